@@ -1,0 +1,53 @@
+# nightshift — run `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO            ?= go
+BIN           := bin/nightshift
+DEMO_DIR      := .demo
+TEST_PG_DIR   := .test-pg
+DEMO_SCALE    ?= 50
+# The PostgreSQL the tests use: this machine's server when it answers,
+# otherwise a throwaway cluster that `make test` starts in $(TEST_PG_DIR).
+LOCAL_PG_URL  := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := bin/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+.PHONY: help build demo demo-stop test test-short lint bench clean
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+build: ## Build bin/nightshift
+	$(GO) build -o $(BIN) ./cmd/nightshift
+
+demo: build ## Start a throwaway PostgreSQL, seed synthetic sources, run the pipeline, show the result
+	@url=$$(internal/devdb/pgcluster.sh start $(DEMO_DIR)/pg) && \
+	  $(BIN) demo --server "$$url" --scale $(DEMO_SCALE) --spool $(DEMO_DIR)/spool --write-config $(DEMO_DIR)/nightshift.yaml && \
+	  echo "" && echo "Later commands: $(BIN) --config $(DEMO_DIR)/nightshift.yaml runs    (stop the server: make demo-stop)"
+
+demo-stop: ## Stop the demo's PostgreSQL
+	@internal/devdb/pgcluster.sh stop $(DEMO_DIR)/pg
+
+test: ## Run every test against a real PostgreSQL (with the race detector)
+	@url="$${NIGHTSHIFT_TEST_DATABASE_URL:-}"; \
+	if [ -z "$$url" ]; then \
+	  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then url="$(LOCAL_PG_URL)"; \
+	  else url=$$(internal/devdb/pgcluster.sh start $(TEST_PG_DIR)); fi; \
+	fi; \
+	echo "tests use PostgreSQL at $$url"; \
+	NIGHTSHIFT_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 8m ./...
+
+lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+# The linter is pinned and built into bin/tools, so every machine lints alike.
+$(GOLANGCI_LINT):
+	@mkdir -p bin/tools
+	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv bin/tools/golangci-lint $@
+
+clean: demo-stop ## Stop the demo server and remove build and demo outputs
+	rm -rf bin $(DEMO_DIR) $(TEST_PG_DIR)

@@ -1,0 +1,53 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// connectTimeout bounds the first connection, so that an unreachable
+// database is reported in seconds, not after the OS's TCP timeout.
+const connectTimeout = 10 * time.Second
+
+// Open connects a pool to the database and proves the connection works.
+// setting names the database in errors (sources.register.url). Source
+// pools are read-only at the session level too, as a second lock on the
+// door: nightshift never writes to a source.
+func (d Database) Open(ctx context.Context, setting string, readOnly bool) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(d.URL)
+	if err != nil {
+		return nil, &Error{Setting: setting, Problem: "cannot be parsed: " + redact(err.Error(), d.Password)}
+	}
+	if d.Password != "" {
+		pc.ConnConfig.Password = d.Password
+	}
+	pc.ConnConfig.ConnectTimeout = connectTimeout
+	pc.ConnConfig.RuntimeParams["application_name"] = "nightshift"
+	pc.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	if readOnly {
+		pc.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, &Error{Setting: setting, Problem: redact(err.Error(), d.Password)}
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, &Error{Setting: setting, Problem: fmt.Sprintf("cannot connect: %s", redact(err.Error(), d.Password))}
+	}
+	return pool, nil
+}
+
+// redact hides a password should a driver ever quote it.
+func redact(msg, password string) string {
+	if password == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, password, "********")
+}

@@ -1,0 +1,160 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Ledger records runs and step attempts in the warehouse's nightshift
+// schema. Its final writes use a context that survives cancellation, so an
+// aborted run is still recorded as aborted.
+type Ledger struct {
+	pool *pgxpool.Pool
+}
+
+// NewLedger returns a ledger on the warehouse pool.
+func NewLedger(pool *pgxpool.Pool) *Ledger { return &Ledger{pool: pool} }
+
+// finalWriteTimeout bounds a ledger write made after the run's context ended.
+const finalWriteTimeout = 30 * time.Second
+
+// Start records a new running run and sets its ID and StartedAt.
+func (l *Ledger) Start(ctx context.Context, run *Run) error {
+	err := l.pool.QueryRow(ctx, `
+		INSERT INTO nightshift.runs (env, trigger, mode, entities, reason, started_by, source_versions)
+		VALUES ($1, $2, $3, $4, nullif($5, ''), $6, coalesce($7, '{}'::jsonb))
+		RETURNING id, started_at`,
+		run.Env, string(run.Trigger), run.Mode, run.Entities, run.Reason, run.StartedBy, run.SourceVersions,
+	).Scan(&run.ID, &run.StartedAt)
+	if err != nil {
+		return fmt.Errorf("ledger: start run: %w", err)
+	}
+	return nil
+}
+
+// SetSourceVersions records the schema version of each source.
+func (l *Ledger) SetSourceVersions(ctx context.Context, runID int64, versions map[string]string) error {
+	if _, err := l.pool.Exec(ctx, `UPDATE nightshift.runs SET source_versions = $2 WHERE id = $1`, runID, versions); err != nil {
+		return fmt.Errorf("ledger: run %d: source versions: %w", runID, err)
+	}
+	return nil
+}
+
+// Heartbeat shows the run is alive.
+func (l *Ledger) Heartbeat(ctx context.Context, runID int64) error {
+	if _, err := l.pool.Exec(ctx, `UPDATE nightshift.runs SET heartbeat_at = now() WHERE id = $1 AND status = 'running'`, runID); err != nil {
+		return fmt.Errorf("ledger: run %d: heartbeat: %w", runID, err)
+	}
+	return nil
+}
+
+// Finish records how a run ended.
+func (l *Ledger) Finish(ctx context.Context, runID int64, status Status, runErr error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer cancel()
+	var msg *string
+	if runErr != nil {
+		s := runErr.Error()
+		msg = &s
+	}
+	_, err := l.pool.Exec(ctx, `
+		UPDATE nightshift.runs SET status = $2, error = $3, finished_at = now(), heartbeat_at = now()
+		WHERE id = $1`, runID, string(status), msg)
+	if err != nil {
+		return fmt.Errorf("ledger: finish run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// StartStep records the start of an attempt and returns its row id.
+func (l *Ledger) StartStep(ctx context.Context, runID int64, entity, step string, attempt int) (int64, error) {
+	var id int64
+	err := l.pool.QueryRow(ctx, `
+		INSERT INTO nightshift.step_runs (run_id, entity, step, attempt) VALUES ($1, $2, $3, $4) RETURNING id`,
+		runID, entity, step, attempt).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: start %s %s attempt %d: %w", entity, step, attempt, err)
+	}
+	return id, nil
+}
+
+// FinishStep records how an attempt ended.
+func (l *Ledger) FinishStep(ctx context.Context, id int64, status Status, out Outcome, stepErr error, class Class) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer cancel()
+	var msg, cls *string
+	if stepErr != nil {
+		s, c := stepErr.Error(), string(class)
+		msg, cls = &s, &c
+	}
+	detail := out.Detail
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	_, err := l.pool.Exec(ctx, `
+		UPDATE nightshift.step_runs
+		SET status = $2, finished_at = now(), rows = $3, bytes = $4, checksum = nullif($5, ''),
+		    error = $6, error_class = $7, detail = $8
+		WHERE id = $1`,
+		id, string(status), nullable(out.Rows, stepErr), nullable(out.Bytes, stepErr), out.Checksum, msg, cls, detail)
+	if err != nil {
+		return fmt.Errorf("ledger: finish step %d: %w", id, err)
+	}
+	return nil
+}
+
+// nullable leaves counts NULL for failed attempts, whose partial counts mean
+// nothing.
+func nullable(n int64, err error) *int64 {
+	if err != nil {
+		return nil
+	}
+	return &n
+}
+
+// RunSummary is a run as `nightshift runs` shows it.
+type RunSummary struct {
+	ID         int64      `json:"id"`
+	Env        string     `json:"env"`
+	Trigger    string     `json:"trigger"`
+	Status     string     `json:"status"`
+	Entities   []string   `json:"entities"`
+	Rows       int64      `json:"rows"`
+	Reason     string     `json:"reason,omitempty"`
+	StartedBy  string     `json:"started_by"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Seconds    float64    `json:"duration_seconds"`
+	Error      string     `json:"error,omitempty"`
+}
+
+// Recent returns the latest runs, newest first. Rows adds up, over the
+// entities, the most rows any succeeded step of the entity handled.
+func (l *Ledger) Recent(ctx context.Context, limit int) ([]RunSummary, error) {
+	rows, err := l.pool.Query(ctx, `
+		SELECT r.id, r.env, r.trigger, r.status, r.entities, coalesce(r.reason, ''), r.started_by, r.started_at, r.finished_at,
+		       extract(epoch FROM coalesce(r.finished_at, now()) - r.started_at)::float8,
+		       coalesce(r.error, ''),
+		       coalesce((SELECT sum(m.rows) FROM (
+		                   SELECT max(s.rows) AS rows FROM nightshift.step_runs s
+		                   WHERE s.run_id = r.id AND s.status = 'succeeded' GROUP BY s.entity) m), 0)::int8
+		FROM nightshift.runs r
+		ORDER BY r.id DESC
+		LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: recent runs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (RunSummary, error) {
+		var s RunSummary
+		err := row.Scan(&s.ID, &s.Env, &s.Trigger, &s.Status, &s.Entities, &s.Reason, &s.StartedBy, &s.StartedAt, &s.FinishedAt, &s.Seconds, &s.Error, &s.Rows)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: recent runs: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,47 @@
+package schemas
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// ArrowType is the Arrow type a logical type travels as. Timestamps carry
+// the UTC zone so that Parquet marks them isAdjustedToUTC and BigQuery reads
+// TIMESTAMP, not DATETIME.
+func (t Type) ArrowType() arrow.DataType {
+	switch t {
+	case Bool:
+		return arrow.FixedWidthTypes.Boolean
+	case Int16:
+		return arrow.PrimitiveTypes.Int16
+	case Int32:
+		return arrow.PrimitiveTypes.Int32
+	case Int64:
+		return arrow.PrimitiveTypes.Int64
+	case Float64:
+		return arrow.PrimitiveTypes.Float64
+	case Text, UUID, JSON:
+		return arrow.BinaryTypes.String
+	case Date:
+		return arrow.FixedWidthTypes.Date32
+	case Timestamp:
+		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	}
+	panic(fmt.Sprintf("schemas: no Arrow type for %v", t))
+}
+
+// ArrowSchema is the schema of the record batches and the spool file.
+func (c *Contract) ArrowSchema() *arrow.Schema {
+	fields := make([]arrow.Field, len(c.Columns))
+	for i, col := range c.Columns {
+		fields[i] = arrow.Field{
+			Name:     col.Name,
+			Type:     col.Type.ArrowType(),
+			Nullable: col.Nullable,
+			Metadata: arrow.NewMetadata([]string{"description", "pii"}, []string{col.Description, col.PII.String()}),
+		}
+	}
+	md := arrow.NewMetadata([]string{"entity", "description"}, []string{c.Entity, c.Description})
+	return arrow.NewSchema(fields, &md)
+}

@@ -1,0 +1,199 @@
+// Package schemas holds one contract per entity: what nightshift reads from
+// a source, how each column is typed on the way through, and what an analyst
+// is told about it. Everything else that describes an entity — the Arrow
+// schema, the warehouse DDL, the extract and checksum SQL, the data
+// dictionary — is derived from the contract, never written a second time.
+package schemas
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+)
+
+// Type is the logical type of a column. It decides the source cast, the
+// Arrow type, the Parquet encoding and the warehouse and BigQuery types.
+type Type int
+
+const (
+	Bool Type = iota + 1
+	Int16
+	Int32
+	Int64
+	Float64
+	Text
+	Date
+	// Timestamp is an instant with microsecond precision. Rails stores UTC in
+	// `timestamp without time zone`; the warehouse keeps it as timestamptz.
+	Timestamp
+	UUID
+	JSON
+)
+
+var typeNames = map[Type]string{
+	Bool: "bool", Int16: "int16", Int32: "int32", Int64: "int64", Float64: "float64",
+	Text: "text", Date: "date", Timestamp: "timestamp", UUID: "uuid", JSON: "json",
+}
+
+func (t Type) String() string {
+	if n, ok := typeNames[t]; ok {
+		return n
+	}
+	return fmt.Sprintf("Type(%d)", int(t))
+}
+
+// PII classifies how personal a column is. It decides what may leave the
+// warehouse for BigQuery and is shown in the data dictionary.
+type PII int
+
+const (
+	// PIINone is data about organisations, codes and dates of events.
+	PIINone PII = iota
+	// PIIPersonal identifies or describes a person: names, email, date of
+	// birth, TRN, HESA id.
+	PIIPersonal
+	// PIISpecial is special-category data (UK GDPR art. 9): ethnicity,
+	// disability, sex.
+	PIISpecial
+)
+
+func (p PII) String() string {
+	switch p {
+	case PIINone:
+		return "none"
+	case PIIPersonal:
+		return "personal"
+	case PIISpecial:
+		return "special"
+	}
+	return fmt.Sprintf("PII(%d)", int(p))
+}
+
+// Mode says how an entity's warehouse table is refreshed.
+type Mode int
+
+const (
+	// Full replaces the whole table from one snapshot of the source.
+	Full Mode = iota + 1
+)
+
+func (m Mode) String() string {
+	if m == Full {
+		return "full"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// Column is one column of an entity as analysts see it.
+type Column struct {
+	// Name is the column's name in the warehouse and in BigQuery.
+	Name string
+	// Source is the source column it is read from; empty means Name.
+	Source string
+	// SourceType is the source column's type as information_schema.columns
+	// reports it in udt_name (int8, varchar, citext, timestamp, …). The
+	// preflight check compares it with the live source.
+	SourceType string
+	Type       Type
+	// Nullable is false only where the source guarantees a value (NOT NULL).
+	Nullable    bool
+	Description string
+	PII         PII
+	// LowCardinality marks columns with few distinct values (enums, codes):
+	// only those get Parquet dictionary encoding, which costs more CPU than it
+	// saves on high-cardinality columns.
+	LowCardinality bool
+}
+
+// SourceColumn is the name of the column in the source table.
+func (c Column) SourceColumn() string {
+	if c.Source != "" {
+		return c.Source
+	}
+	return c.Name
+}
+
+// Contract is everything nightshift promises about one entity.
+type Contract struct {
+	// Entity names the entity and its warehouse table.
+	Entity      string
+	Description string
+	// Source names the source database (a key of the configuration's sources).
+	Source string
+	// Table is the source table, in the source's public schema.
+	Table string
+	// PrimaryKey lists the columns (by Name) that identify a row.
+	PrimaryKey []string
+	// MinSchemaVersion is the lowest source schema_migrations version that
+	// has every column this contract reads.
+	MinSchemaVersion string
+	Mode             Mode
+	Columns          []Column
+}
+
+// Column returns the column called name.
+func (c *Contract) Column(name string) (Column, bool) {
+	i := slices.IndexFunc(c.Columns, func(col Column) bool { return col.Name == name })
+	if i < 0 {
+		return Column{}, false
+	}
+	return c.Columns[i], true
+}
+
+var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// Validate reports every mistake in a contract at once, so that a broken
+// contract fails the tests and never reaches a run.
+func (c *Contract) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("contract %s: "+format, append([]any{c.Entity}, args...)...))
+	}
+	if !identifier.MatchString(c.Entity) {
+		bad("entity name %q must be a lower-case identifier", c.Entity)
+	}
+	if c.Source == "" || c.Table == "" {
+		bad("source and table are required")
+	}
+	if c.Description == "" {
+		bad("description is required")
+	}
+	if c.Mode == 0 {
+		bad("mode is required")
+	}
+	if len(c.MinSchemaVersion) != 14 {
+		bad("min schema version %q must be a 14-digit Rails migration version", c.MinSchemaVersion)
+	}
+	seen := map[string]bool{}
+	for _, col := range c.Columns {
+		switch {
+		case !identifier.MatchString(col.Name):
+			bad("column name %q must be a lower-case identifier", col.Name)
+		case seen[col.Name]:
+			bad("column %s appears twice", col.Name)
+		}
+		seen[col.Name] = true
+		if _, ok := typeNames[col.Type]; !ok {
+			bad("column %s has no type", col.Name)
+		}
+		if col.SourceType == "" {
+			bad("column %s has no source type", col.Name)
+		}
+		if col.Description == "" {
+			bad("column %s has no description", col.Name)
+		}
+	}
+	if len(c.PrimaryKey) == 0 {
+		bad("primary key is required")
+	}
+	for _, k := range c.PrimaryKey {
+		col, ok := c.Column(k)
+		if !ok {
+			bad("primary key column %s is not a column", k)
+		} else if col.Nullable {
+			bad("primary key column %s must not be nullable", k)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,149 @@
+package schemas
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// sourceCast is the type every source value is cast to in the extract query.
+// Casting pins the wire format: citext, varchar and enums all arrive as text,
+// whose binary form the extractor decodes, and whatever width the source
+// uses, an Int32 arrives as four bytes.
+func (t Type) sourceCast() string {
+	switch t {
+	case Bool:
+		return "boolean"
+	case Int16:
+		return "int2"
+	case Int32:
+		return "int4"
+	case Int64:
+		return "int8"
+	case Float64:
+		return "float8"
+	case Text:
+		return "text"
+	case Date:
+		return "date"
+	case Timestamp:
+		return "timestamp"
+	case UUID:
+		return "uuid"
+	case JSON:
+		return "jsonb"
+	}
+	panic(fmt.Sprintf("schemas: no source cast for %v", t))
+}
+
+// WarehouseType is the PostgreSQL type of the column in the reporting
+// warehouse.
+func (t Type) WarehouseType() string {
+	switch t {
+	case Timestamp:
+		return "timestamptz"
+	default:
+		return t.sourceCast()
+	}
+}
+
+// quote makes an identifier safe to splice into SQL.
+func quote(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
+
+// SelectSQL is the extract query: every contract column, cast to its
+// logical type and named as in the warehouse. Rows come in the source's
+// physical order; every target compares as a set, so an ORDER BY would only
+// add a sort to the source's work.
+func (c *Contract) SelectSQL() string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, col := range c.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s::%s AS %s", quote(col.SourceColumn()), col.Type.sourceCast(), quote(col.Name))
+	}
+	fmt.Fprintf(&b, " FROM %s", quote("public", c.Table))
+	return b.String()
+}
+
+// ChecksumSQL counts the rows of relation (a table, or a parenthesised
+// query aliased t) and sums a 64-bit hash of each row's canonical text. The
+// sum does not depend on row order and needs no memory, so the same query
+// checks a source snapshot and a warehouse table of millions of rows. The
+// canonical text is the same on both sides: timestamps are compared as
+// epoch microseconds, whether stored with or without a time zone.
+func (c *Contract) ChecksumSQL(relation string) string {
+	parts := make([]string, len(c.Columns))
+	for i, col := range c.Columns {
+		ref := quote(col.Name)
+		switch col.Type {
+		case Text, JSON:
+			parts[i] = fmt.Sprintf("coalesce(quote_literal(%s::text), 'NULL')", ref)
+		case Timestamp:
+			parts[i] = fmt.Sprintf("coalesce(extract(epoch from %s)::text, 'NULL')", ref)
+		default:
+			parts[i] = fmt.Sprintf("coalesce(%s::text, 'NULL')", ref)
+		}
+	}
+	return fmt.Sprintf(
+		"SELECT count(*), coalesce(sum(('x' || left(md5(concat_ws(',', %s)), 16))::bit(64)::bigint::numeric), 0)::text FROM %s",
+		strings.Join(parts, ", "), relation)
+}
+
+// SourceChecksumSQL checksums what the extract query returns.
+func (c *Contract) SourceChecksumSQL() string {
+	return c.ChecksumSQL("(" + c.SelectSQL() + ") t")
+}
+
+// CreateTableSQL creates the entity's table, with its comments, as
+// schema.table, without its primary key (AddPrimaryKeySQL): a bulk load
+// followed by one index build is much faster than a load into an index.
+func (c *Contract) CreateTableSQL(schema, table string) []string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE %s (", quote(schema, table))
+	for i, col := range c.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %s", quote(col.Name), col.Type.WarehouseType())
+		if !col.Nullable {
+			b.WriteString(" NOT NULL")
+		}
+	}
+	b.WriteString(")")
+
+	stmts := []string{b.String(), fmt.Sprintf("COMMENT ON TABLE %s IS %s", quote(schema, table), literal(c.Description))}
+	for _, col := range c.Columns {
+		comment := col.Description
+		if col.PII != PIINone {
+			comment += " [PII: " + col.PII.String() + "]"
+		}
+		stmts = append(stmts, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", quote(schema, table), quote(col.Name), literal(comment)))
+	}
+	return stmts
+}
+
+// AddPrimaryKeySQL adds the primary key to schema.table, as the constraint
+// <table>_pkey.
+func (c *Contract) AddPrimaryKeySQL(schema, table string) string {
+	keys := make([]string, len(c.PrimaryKey))
+	for i, k := range c.PrimaryKey {
+		keys[i] = quote(k)
+	}
+	return fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (%s)", quote(schema, table), quote(table+"_pkey"), strings.Join(keys, ", "))
+}
+
+// CopyColumns is the column list of a COPY into the entity's table.
+func (c *Contract) CopyColumns() string {
+	names := make([]string, len(c.Columns))
+	for i, col := range c.Columns {
+		names[i] = quote(col.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// literal quotes a string as an SQL literal. COMMENT takes no parameters,
+// and descriptions come from contracts in this package, never from input.
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

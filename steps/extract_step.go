@@ -1,0 +1,90 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/steps/extract"
+	"github.com/dfe-nightshift/nightshift/steps/reconcile"
+	"github.com/dfe-nightshift/nightshift/steps/spool"
+)
+
+// extractStep reads the entity at the run's snapshot into its spool file,
+// and checksums the same rows at the same snapshot for the loads to match.
+type extractStep struct{ e *entity }
+
+func (s *extractStep) Name() string { return "extract" }
+
+func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
+	e := s.e
+	c := e.contract
+	conn, err := e.pool.Acquire(ctx)
+	if err != nil {
+		return pipeline.Outcome{}, fmt.Errorf("extract %s: %w", c.Entity, err)
+	}
+	defer conn.Release()
+	tx, err := e.snapshot.Begin(ctx, conn)
+	if err != nil {
+		return pipeline.Outcome{}, fmt.Errorf("extract %s: %w", c.Entity, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	w, err := spool.Create(e.deps.SpoolDir, e.runID, c, e.deps.Mem)
+	if err != nil {
+		return pipeline.Outcome{}, err
+	}
+	// Decoding and Parquet encoding each take a core: the writer runs in its
+	// own goroutine, two batches behind the reader at most.
+	batches := make(chan arrow.RecordBatch, 2)
+	g, gctx := errgroup.WithContext(ctx)
+	var rows int64
+	g.Go(func() error {
+		defer close(batches)
+		var err error
+		rows, err = extract.Stream(gctx, tx, c, e.deps.BatchSize, e.deps.Mem, func(rec arrow.RecordBatch) error {
+			select {
+			case batches <- rec:
+				return nil
+			case <-gctx.Done():
+				rec.Release()
+				return gctx.Err()
+			}
+		})
+		return err
+	})
+	g.Go(func() error {
+		for rec := range batches {
+			err := w.Write(rec)
+			rec.Release()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		w.Abort()
+		return pipeline.Outcome{}, err
+	}
+	file, err := w.Close()
+	if err != nil {
+		return pipeline.Outcome{}, err
+	}
+	sum, err := reconcile.Compute(ctx, tx, c.SourceChecksumSQL())
+	if err != nil {
+		return pipeline.Outcome{}, fmt.Errorf("extract %s: source %w", c.Entity, err)
+	}
+	if sum.Rows != rows {
+		// The same snapshot cannot change between two queries: this is a bug.
+		return pipeline.Outcome{}, pipeline.MarkPermanent(fmt.Errorf("extract %s: read %d rows but the source checksum counts %d at the same snapshot", c.Entity, rows, sum.Rows))
+	}
+	e.file, e.source = file, sum
+	return pipeline.Outcome{
+		Rows: rows, Bytes: file.Bytes, Checksum: sum.Sum,
+		Detail: map[string]any{"spool": file.Path, "sha256": file.SHA256, "snapshot": e.snapshot.ID},
+	}, nil
+}

@@ -1,0 +1,174 @@
+package loadwarehouse
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/dfe-nightshift/nightshift/schemas"
+)
+
+// PostgreSQL's binary dates and timestamps count from 2000-01-01.
+const (
+	pgEpochDays   = 10957
+	pgEpochMicros = pgEpochDays * 86400 * 1_000_000
+)
+
+var copySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+
+// encoder appends the binary COPY form of row i of a column (never NULL),
+// including its length word.
+type encoder func(buf []byte, col arrow.Array, i int) ([]byte, error)
+
+func encoderFor(t schemas.Type) encoder {
+	switch t {
+	case schemas.Bool:
+		return func(buf []byte, col arrow.Array, i int) ([]byte, error) {
+			v := byte(0)
+			if col.(*array.Boolean).Value(i) {
+				v = 1
+			}
+			return append(binary.BigEndian.AppendUint32(buf, 1), v), nil
+		}
+	case schemas.Int16:
+		return func(buf []byte, col arrow.Array, i int) ([]byte, error) {
+			return binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint32(buf, 2), uint16(col.(*array.Int16).Value(i))), nil
+		}
+	case schemas.Int32:
+		return func(buf []byte, col arrow.Array, i int) ([]byte, error) {
+			return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(buf, 4), uint32(col.(*array.Int32).Value(i))), nil
+		}
+	case schemas.Int64:
+		return func(buf []byte, col arrow.Array, i int) ([]byte, error) {
+			return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(buf, 8), uint64(col.(*array.Int64).Value(i))), nil
+		}
+	case schemas.Float64:
+		return func(buf []byte, col arrow.Array, i int) ([]byte, error) {
+			return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(buf, 8), math.Float64bits(col.(*array.Float64).Value(i))), nil
+		}
+	case schemas.Text:
+		return func(buf []byte, col arrow.Array, i int) ([]byte, error) {
+			// Value aliases the array's buffer: no copy, no allocation.
+			v := col.(*array.String).Value(i)
+			return append(binary.BigEndian.AppendUint32(buf, uint32(len(v))), v...), nil
+		}
+	case schemas.JSON:
+		return func(buf []byte, col arrow.Array, i int) ([]byte, error) {
+			// jsonb's binary form is version 1 followed by the JSON text.
+			v := col.(*array.String).Value(i)
+			return append(append(binary.BigEndian.AppendUint32(buf, uint32(len(v)+1)), 1), v...), nil
+		}
+	case schemas.UUID:
+		return encodeUUID
+	case schemas.Date:
+		return func(buf []byte, col arrow.Array, i int) ([]byte, error) {
+			days := int32(col.(*array.Date32).Value(i)) - pgEpochDays
+			return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(buf, 4), uint32(days)), nil
+		}
+	case schemas.Timestamp:
+		return func(buf []byte, col arrow.Array, i int) ([]byte, error) {
+			us := int64(col.(*array.Timestamp).Value(i)) - pgEpochMicros
+			return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(buf, 8), uint64(us)), nil
+		}
+	}
+	panic(fmt.Sprintf("loadwarehouse: no encoder for %v", t))
+}
+
+func encodeUUID(buf []byte, col arrow.Array, i int) ([]byte, error) {
+	s := col.(*array.String).Value(i)
+	if len(s) != 36 {
+		return nil, fmt.Errorf("uuid %q: want 36 characters", s)
+	}
+	buf = binary.BigEndian.AppendUint32(buf, 16)
+	var digits [32]byte
+	n := 0
+	for k := 0; k < len(s); k++ {
+		if s[k] != '-' && n < len(digits) {
+			digits[n] = s[k]
+			n++
+		}
+	}
+	var out [16]byte
+	if _, err := hex.Decode(out[:], digits[:]); n != 32 || err != nil {
+		return nil, fmt.Errorf("uuid %q is not 32 hex digits", s)
+	}
+	return append(buf, out[:]...), nil
+}
+
+// copyStream turns record batches into a PostgreSQL binary COPY stream. It
+// is an io.Reader that encodes one batch at a time on demand, so memory
+// stays at one batch and one encoded buffer whatever the table's size.
+type copyStream struct {
+	next     func() (arrow.RecordBatch, error)
+	encoders []encoder
+	buf      []byte
+	pos      int
+	rows     int64
+	started  bool
+	done     bool
+}
+
+func newCopyStream(c *schemas.Contract, next func() (arrow.RecordBatch, error)) *copyStream {
+	enc := make([]encoder, len(c.Columns))
+	for i, col := range c.Columns {
+		enc[i] = encoderFor(col.Type)
+	}
+	return &copyStream{next: next, encoders: enc}
+}
+
+func (s *copyStream) Read(p []byte) (int, error) {
+	for s.pos == len(s.buf) {
+		if s.done {
+			return 0, io.EOF
+		}
+		if err := s.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, s.buf[s.pos:])
+	s.pos += n
+	return n, nil
+}
+
+// fill encodes the next batch, or the trailer when there is none.
+func (s *copyStream) fill() error {
+	s.buf, s.pos = s.buf[:0], 0
+	if !s.started {
+		s.buf = append(s.buf, copySignature...)
+		s.started = true
+	}
+	rec, err := s.next()
+	if err == io.EOF {
+		s.buf = binary.BigEndian.AppendUint16(s.buf, 0xffff)
+		s.done = true
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer rec.Release()
+	cols := rec.Columns()
+	if len(cols) != len(s.encoders) {
+		return fmt.Errorf("spool batch has %d columns, the contract has %d", len(cols), len(s.encoders))
+	}
+	n := int(rec.NumRows())
+	for i := 0; i < n; i++ {
+		s.buf = binary.BigEndian.AppendUint16(s.buf, uint16(len(cols)))
+		for j, col := range cols {
+			if col.IsNull(i) {
+				s.buf = binary.BigEndian.AppendUint32(s.buf, 0xffffffff)
+				continue
+			}
+			if s.buf, err = s.encoders[j](s.buf, col, i); err != nil {
+				return fmt.Errorf("row %d, column %d: %w", s.rows+int64(i)+1, j+1, err)
+			}
+		}
+	}
+	s.rows += int64(n)
+	return nil
+}

@@ -1,0 +1,188 @@
+// Package loadwarehouse loads an entity's spool file into the PostgreSQL
+// reporting warehouse. The new rows go into a staging table by binary COPY;
+// only when staging holds exactly what the source held does one short
+// transaction swap it in, keeping the table it replaces as
+// <entity>__previous. Readers see the old table or the new one, never a mix,
+// and a failed or aborted load leaves the warehouse as it was.
+package loadwarehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dfe-nightshift/nightshift/schemas"
+	"github.com/dfe-nightshift/nightshift/steps/reconcile"
+	"github.com/dfe-nightshift/nightshift/steps/spool"
+)
+
+// Table names of an entity in the reporting schema.
+func StagingTable(entity string) string  { return entity + "__staging" }
+func PreviousTable(entity string) string { return entity + "__previous" }
+
+// Load is one load of one entity.
+type Load struct {
+	Pool     *pgxpool.Pool
+	Schema   string // the reporting schema analysts read
+	Contract *schemas.Contract
+	File     spool.File
+	// Source is the checksum of the rows at the source snapshot; staging must
+	// match it before the swap.
+	Source    reconcile.Checksum
+	BatchSize int
+	Mem       memory.Allocator
+}
+
+// Result is what a load did.
+type Result struct {
+	Rows int64
+	// Previous is the number of rows of the table it replaced, now kept as
+	// <entity>__previous.
+	Previous int64
+}
+
+// Run stages, verifies and swaps in the entity's table.
+func (l *Load) Run(ctx context.Context) (Result, error) {
+	c := l.Contract
+	if err := spool.Verify(l.File); err != nil {
+		return Result{}, fmt.Errorf("load %s: %w", c.Entity, err)
+	}
+	conn, err := l.Pool.Acquire(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("load %s: %w", c.Entity, err)
+	}
+	defer conn.Release()
+
+	if err := l.stage(ctx, conn); err != nil {
+		l.dropStaging()
+		return Result{}, fmt.Errorf("load %s: %w", c.Entity, err)
+	}
+	res, err := l.swap(ctx, conn)
+	if err != nil {
+		l.dropStaging()
+		return Result{}, fmt.Errorf("load %s: %w", c.Entity, err)
+	}
+	return res, nil
+}
+
+// stage creates the staging table, copies the spool file into it, builds
+// its primary key and checks it against the source.
+func (l *Load) stage(ctx context.Context, conn *pgxpool.Conn) error {
+	c := l.Contract
+	staging := StagingTable(c.Entity)
+	batch := &pgx.Batch{}
+	// A staging table left by a run that was killed is stale by definition:
+	// only one run holds the warehouse at a time.
+	batch.Queue("DROP TABLE IF EXISTS " + quote(l.Schema, staging))
+	for _, stmt := range c.CreateTableSQL(l.Schema, staging) {
+		batch.Queue(stmt)
+	}
+	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("create staging: %w", err)
+	}
+
+	rr, closeFile, err := spool.Open(ctx, l.File.Path, l.BatchSize, l.Mem)
+	if err != nil {
+		return err
+	}
+	defer closeFile()
+	stream := newCopyStream(c, func() (arrow.RecordBatch, error) {
+		if !rr.Next() {
+			if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+				return nil, err
+			}
+			return nil, io.EOF
+		}
+		rec := rr.RecordBatch()
+		rec.Retain()
+		return rec, nil
+	})
+	copySQL := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", quote(l.Schema, staging), c.CopyColumns())
+	tag, err := conn.Conn().PgConn().CopyFrom(ctx, stream, copySQL)
+	if err != nil {
+		return fmt.Errorf("copy into staging: %w", err)
+	}
+	if tag.RowsAffected() != l.File.Rows {
+		return fmt.Errorf("copy into staging: %d rows copied, the spool file has %d", tag.RowsAffected(), l.File.Rows)
+	}
+
+	// The primary key is built after the COPY: one sort instead of millions
+	// of index insertions. It also proves the keys are unique.
+	batch = &pgx.Batch{}
+	batch.Queue(c.AddPrimaryKeySQL(l.Schema, staging))
+	batch.Queue("ANALYZE " + quote(l.Schema, staging))
+	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("index staging: %w", err)
+	}
+
+	got, err := reconcile.Compute(ctx, conn, c.ChecksumSQL(quote(l.Schema, staging)))
+	if err != nil {
+		return fmt.Errorf("staging: %w", err)
+	}
+	return reconcile.Compare("staging table "+staging, l.Source, got)
+}
+
+// swap renames staging into place in one transaction. The current table and
+// its index become __previous, replacing the one before.
+func (l *Load) swap(ctx context.Context, conn *pgxpool.Conn) (Result, error) {
+	c := l.Contract
+	res := Result{Rows: l.File.Rows}
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		// Analysts' queries hold locks on the table; wait for them a while,
+		// then fail (and be retried) rather than queue every reader behind us.
+		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '30s'"); err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", quote(l.Schema, c.Entity)).Scan(&exists); err != nil {
+			return err
+		}
+		cur, prev, staging := c.Entity, PreviousTable(c.Entity), StagingTable(c.Entity)
+		batch := &pgx.Batch{}
+		batch.Queue("DROP TABLE IF EXISTS " + quote(l.Schema, prev))
+		if exists {
+			batch.Queue("SELECT count(*) FROM " + quote(l.Schema, cur))
+			batch.Queue(fmt.Sprintf("ALTER TABLE %s RENAME TO %s", quote(l.Schema, cur), quote(prev)))
+			batch.Queue(fmt.Sprintf("ALTER INDEX IF EXISTS %s RENAME TO %s", quote(l.Schema, cur+"_pkey"), quote(prev+"_pkey")))
+		}
+		batch.Queue(fmt.Sprintf("ALTER TABLE %s RENAME TO %s", quote(l.Schema, staging), quote(cur)))
+		batch.Queue(fmt.Sprintf("ALTER INDEX %s RENAME TO %s", quote(l.Schema, staging+"_pkey"), quote(cur+"_pkey")))
+		br := tx.SendBatch(ctx, batch)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+		if exists {
+			if err := br.QueryRow().Scan(&res.Previous); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("swap: %w", err)
+	}
+	return res, nil
+}
+
+// cleanupTimeout bounds the clean-up after a failed or aborted load.
+const cleanupTimeout = 30 * time.Second
+
+// dropStaging removes a staging table after a failure. It runs on a fresh
+// connection and a fresh context, because the load's may be the very thing
+// that was cancelled (an abort), so that nothing half-loaded is left behind.
+func (l *Load) dropStaging() {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	_, _ = l.Pool.Exec(ctx, "DROP TABLE IF EXISTS "+quote(l.Schema, StagingTable(l.Contract.Entity)))
+}
+
+func quote(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
