@@ -127,7 +127,6 @@ type PanicError struct {
 
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v\n%s", e.Value, e.Stack) }
 
-
 // RunStatus is the run's status given its entities' results: aborted if
 // any entity was aborted, failed if any failed, else succeeded.
 func RunStatus(results []EntityResult) (Status, error) {
