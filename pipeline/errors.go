@@ -76,3 +76,19 @@ func classifySQLState(code string) Class {
 	}
 	return Permanent
 }
+
+// refusedError marks a run refused before any step ran.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string { return e.err.Error() }
+func (e *refusedError) Unwrap() error { return e.err }
+
+// Refuse marks a planning error as a refusal: the run is recorded as
+// refused, not failed, because nothing was attempted.
+func Refuse(err error) error { return &refusedError{err: err} }
+
+// IsRefused reports whether err refused a run.
+func IsRefused(err error) bool {
+	var re *refusedError
+	return errors.As(err, &re)
+}

@@ -51,7 +51,11 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 
 	tasks, cleanup, err := plan(runCtx, run)
 	if err != nil {
-		return finish(statusOf(ctx), fmt.Errorf("plan run %d: %w", run.ID, err))
+		status := statusOf(ctx)
+		if IsRefused(err) {
+			status = StatusRefused
+		}
+		return finish(status, err)
 	}
 	defer cleanup()
 	if len(run.SourceVersions) > 0 {

@@ -130,6 +130,9 @@ type Contract struct {
 	MinSchemaVersion string
 	Mode             Mode
 	Columns          []Column
+	// Ignored lists source columns deliberately not read, so that preflight
+	// reports only columns nobody has decided about yet.
+	Ignored []string
 }
 
 // Column returns the column called name.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -15,6 +16,7 @@ import (
 	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/extract"
+	"github.com/dfe-nightshift/nightshift/steps/preflight"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 	"github.com/dfe-nightshift/nightshift/steps/spool"
 )
@@ -37,7 +39,10 @@ type Plan struct {
 	Tasks []pipeline.Task
 	// SourceVersions is the schema_migrations version of each source read.
 	SourceVersions map[string]string
-	snapshots      []*extract.Snapshot
+	// Findings are the preflight's non-blocking findings: additions and
+	// compatible type changes in the sources, to be reported.
+	Findings  []preflight.Finding
+	snapshots []*extract.Snapshot
 }
 
 // Close releases the source snapshots.
@@ -47,38 +52,49 @@ func (p *Plan) Close(ctx context.Context) {
 	}
 }
 
-// NewPlan opens one snapshot per source the contracts read from, and builds
-// each entity's task. Every entity of a source is read at the same snapshot,
-// so the warehouse never holds a trainee whose provider is from a later
-// moment than the trainee.
+// NewPlan opens one snapshot per source the contracts read from, checks
+// each source against its contracts (preflight) and builds each entity's
+// task. Every entity of a source is read at the same snapshot, so the
+// warehouse never holds a trainee whose provider is from a later moment than
+// the trainee. A source that does not match its contracts refuses the whole
+// run: the error is a *preflight.RefusedError marked pipeline.Refuse.
 func NewPlan(ctx context.Context, runID int64, d Deps, contracts []*schemas.Contract) (*Plan, error) {
 	if d.Mem == nil {
 		d.Mem = memory.DefaultAllocator
 	}
 	p := &Plan{SourceVersions: map[string]string{}}
 	snaps := map[string]*extract.Snapshot{}
-	for _, c := range contracts {
-		if _, ok := snaps[c.Source]; ok {
-			continue
-		}
-		pool, ok := d.Sources[c.Source]
+	var blocking []preflight.Finding
+	for _, source := range sourcesOf(contracts) {
+		pool, ok := d.Sources[source]
 		if !ok {
 			p.Close(ctx)
-			return nil, fmt.Errorf("entity %s reads source %q, which is not configured", c.Entity, c.Source)
+			return nil, fmt.Errorf("source %q is not configured", source)
 		}
 		snap, err := extract.OpenSnapshot(ctx, pool)
 		if err != nil {
 			p.Close(ctx)
-			return nil, fmt.Errorf("source %s: %w", c.Source, err)
+			return nil, fmt.Errorf("source %s: %w", source, err)
 		}
-		snaps[c.Source] = snap
+		snaps[source] = snap
 		p.snapshots = append(p.snapshots, snap)
-		version, err := snap.SchemaVersion(ctx)
+		res, err := preflight.Check(ctx, snap.Tx(), source, readersOf(contracts, source))
 		if err != nil {
 			p.Close(ctx)
-			return nil, fmt.Errorf("source %s: %w", c.Source, err)
+			return nil, err
 		}
-		p.SourceVersions[c.Source] = version
+		p.SourceVersions[source] = res.Version
+		for _, f := range res.Findings {
+			if f.Blocking() {
+				blocking = append(blocking, f)
+			} else {
+				p.Findings = append(p.Findings, f)
+			}
+		}
+	}
+	if len(blocking) > 0 {
+		p.Close(ctx)
+		return nil, pipeline.Refuse(&preflight.RefusedError{Findings: blocking})
 	}
 	for _, c := range contracts {
 		e := &entity{runID: runID, deps: d, contract: c, pool: d.Sources[c.Source], snapshot: snaps[c.Source]}
@@ -101,6 +117,27 @@ type entity struct {
 
 	file   spool.File
 	source reconcile.Checksum
+}
+
+// sourcesOf lists the sources the contracts read, in contract order.
+func sourcesOf(contracts []*schemas.Contract) []string {
+	var out []string
+	for _, c := range contracts {
+		if !slices.Contains(out, c.Source) {
+			out = append(out, c.Source)
+		}
+	}
+	return out
+}
+
+func readersOf(contracts []*schemas.Contract, source string) []*schemas.Contract {
+	var out []*schemas.Contract
+	for _, c := range contracts {
+		if c.Source == source {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 var errNoExtract = errors.New("no extract in this run to load from")

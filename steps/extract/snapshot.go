@@ -69,15 +69,6 @@ func quoteLiteral(s string) string {
 	return string(append(out, '\''))
 }
 
-// SchemaVersion is the highest Rails schema_migrations version of the
-// source, as seen by the snapshot.
-func (s *Snapshot) SchemaVersion(ctx context.Context) (string, error) {
-	var v *string
-	if err := s.tx.QueryRow(ctx, "SELECT max(version) FROM public.schema_migrations").Scan(&v); err != nil {
-		return "", fmt.Errorf("read schema_migrations: %w", err)
-	}
-	if v == nil {
-		return "", fmt.Errorf("schema_migrations is empty")
-	}
-	return *v, nil
-}
+// Tx is the exporting transaction, for reading the source's catalog at the
+// snapshot. It must not be used concurrently with other calls.
+func (s *Snapshot) Tx() pgx.Tx { return s.tx }

@@ -1,0 +1,202 @@
+// Package preflight checks, before anything is extracted, that a source
+// still matches the contracts that read it: its schema_migrations version is
+// at least each contract's minimum, and every column a contract reads exists
+// with a type that converts losslessly to the contract's type.
+//
+// A source that does not match is refused with a message that names the
+// source, the table, the column, the expected and found types and the
+// versions: no step runs, so nothing can loop on an error that retrying
+// cannot cure (seed 002). Additions — new tables, new columns — pass and are
+// reported, so that the contracts can catch up.
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dfe-nightshift/nightshift/schemas"
+)
+
+// Kind is what a finding is about.
+type Kind string
+
+const (
+	VersionTooOld Kind = "version too old"
+	TableMissing  Kind = "table missing"
+	ColumnMissing Kind = "column missing"
+	TypeChanged   Kind = "incompatible type"
+	// Compatible is a type that differs from the contract's but converts
+	// losslessly (int4 widened to int8): it passes and is reported.
+	Compatible  Kind = "compatible type change"
+	ColumnAdded Kind = "column added"
+)
+
+// Finding is one difference between a source and a contract.
+type Finding struct {
+	Source, Entity, Table, Column string
+	Kind                          Kind
+	Expected, Found               string
+}
+
+// Blocking says whether the finding stops the run.
+func (f Finding) Blocking() bool {
+	return f.Kind == VersionTooOld || f.Kind == TableMissing || f.Kind == ColumnMissing || f.Kind == TypeChanged
+}
+
+func (f Finding) String() string {
+	switch f.Kind {
+	case VersionTooOld:
+		return fmt.Sprintf("source %s: schema version %s is older than %s, which entity %s needs (deploy the source's migrations first)", f.Source, f.Found, f.Expected, f.Entity)
+	case TableMissing:
+		return fmt.Sprintf("source %s: table %s, read by entity %s, does not exist", f.Source, f.Table, f.Entity)
+	case ColumnMissing:
+		return fmt.Sprintf("source %s: table %s has no column %s (entity %s expects %s)", f.Source, f.Table, f.Column, f.Entity, f.Expected)
+	case TypeChanged:
+		return fmt.Sprintf("source %s: column %s.%s is %s, entity %s expects %s", f.Source, f.Table, f.Column, f.Found, f.Entity, f.Expected)
+	case Compatible:
+		return fmt.Sprintf("source %s: column %s.%s is %s instead of %s; it still converts losslessly", f.Source, f.Table, f.Column, f.Found, f.Expected)
+	case ColumnAdded:
+		return fmt.Sprintf("source %s: column %s.%s (%s) is new and not in contract %s", f.Source, f.Table, f.Column, f.Found, f.Entity)
+	}
+	return string(f.Kind)
+}
+
+// Result is the check of one source.
+type Result struct {
+	Source   string
+	Version  string
+	Findings []Finding
+}
+
+// Blocking returns the findings that refuse the run.
+func (r Result) Blocking() []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if f.Blocking() {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// RefusedError is a source that does not match its contracts.
+type RefusedError struct {
+	Findings []Finding
+}
+
+func (e *RefusedError) Error() string {
+	lines := make([]string, len(e.Findings))
+	for i, f := range e.Findings {
+		lines[i] = f.String()
+	}
+	return "preflight refused the run: " + strings.Join(lines, "; ")
+}
+
+// Querier is what Check needs: a source transaction or pool.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Check compares one source with the contracts that read from it.
+func Check(ctx context.Context, q Querier, source string, contracts []*schemas.Contract) (Result, error) {
+	res := Result{Source: source}
+	var version *string
+	if err := q.QueryRow(ctx, "SELECT max(version) FROM public.schema_migrations").Scan(&version); err != nil {
+		return res, fmt.Errorf("preflight %s: read schema_migrations: %w", source, err)
+	}
+	if version != nil {
+		res.Version = *version
+	}
+
+	tables := make([]string, 0, len(contracts))
+	for _, c := range contracts {
+		tables = append(tables, c.Table)
+	}
+	rows, err := q.Query(ctx, `
+		SELECT table_name::text, column_name::text, udt_name::text
+		FROM information_schema.columns
+		WHERE table_schema = 'public' AND table_name = ANY($1)
+		ORDER BY table_name, ordinal_position`, tables)
+	if err != nil {
+		return res, fmt.Errorf("preflight %s: read information_schema: %w", source, err)
+	}
+	live := map[string]map[string]string{} // table → column → udt_name
+	var order []string                      // table.column in source order, for stable reports
+	for rows.Next() {
+		var table, column, udt string
+		if err := rows.Scan(&table, &column, &udt); err != nil {
+			return res, fmt.Errorf("preflight %s: %w", source, err)
+		}
+		if live[table] == nil {
+			live[table] = map[string]string{}
+		}
+		live[table][column] = udt
+		order = append(order, table+"."+column)
+	}
+	if err := rows.Err(); err != nil {
+		return res, fmt.Errorf("preflight %s: %w", source, err)
+	}
+
+	for _, c := range contracts {
+		if res.Version < c.MinSchemaVersion {
+			found := res.Version
+			if found == "" {
+				found = "(none)"
+			}
+			res.Findings = append(res.Findings, Finding{Source: source, Entity: c.Entity, Table: c.Table, Kind: VersionTooOld, Expected: c.MinSchemaVersion, Found: found})
+		}
+		cols, ok := live[c.Table]
+		if !ok {
+			res.Findings = append(res.Findings, Finding{Source: source, Entity: c.Entity, Table: c.Table, Kind: TableMissing})
+			continue
+		}
+		read := map[string]bool{}
+		for _, col := range c.Columns {
+			name := col.SourceColumn()
+			read[name] = true
+			found, ok := cols[name]
+			f := Finding{Source: source, Entity: c.Entity, Table: c.Table, Column: name, Expected: col.SourceType, Found: found}
+			switch {
+			case !ok:
+				f.Kind = ColumnMissing
+			case found == col.SourceType:
+				continue
+			case converts(found, col.Type):
+				f.Kind = Compatible
+			default:
+				f.Kind = TypeChanged
+			}
+			res.Findings = append(res.Findings, f)
+		}
+		for _, tc := range order {
+			table, column, _ := strings.Cut(tc, ".")
+			if table == c.Table && !read[column] && !slices.Contains(c.Ignored, column) {
+				res.Findings = append(res.Findings, Finding{Source: source, Entity: c.Entity, Table: c.Table, Column: column, Kind: ColumnAdded, Found: cols[column]})
+			}
+		}
+	}
+	return res, nil
+}
+
+// converts lists, for each logical type, the source types the extract's
+// cast turns into it without loss.
+func converts(udt string, t schemas.Type) bool {
+	ok := map[schemas.Type][]string{
+		schemas.Bool:      {"bool"},
+		schemas.Int16:     {"int2"},
+		schemas.Int32:     {"int2", "int4"},
+		schemas.Int64:     {"int2", "int4", "int8"},
+		schemas.Float64:   {"float4", "float8", "int2", "int4"},
+		schemas.Text:      {"text", "varchar", "citext", "bpchar", "name"},
+		schemas.Date:      {"date"},
+		schemas.Timestamp: {"timestamp", "timestamptz"},
+		schemas.UUID:      {"uuid"},
+		schemas.JSON:      {"jsonb", "json"},
+	}
+	return slices.Contains(ok[t], udt)
+}
