@@ -126,7 +126,7 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 		return res, fmt.Errorf("preflight %s: read information_schema: %w", source, err)
 	}
 	live := map[string]map[string]string{} // table → column → udt_name
-	var order []string                      // table.column in source order, for stable reports
+	var order []string                     // table.column in source order, for stable reports
 	for rows.Next() {
 		var table, column, udt string
 		if err := rows.Scan(&table, &column, &udt); err != nil {
