@@ -18,54 +18,86 @@ type Report struct {
 	Results []EntityResult
 	Err     error
 	Elapsed time.Duration
+	// Abandoned lists earlier runs found dead, and marked so, at the start.
+	Abandoned []int64
 }
 
-// HeartbeatInterval is how often a running run shows it is alive.
-const HeartbeatInterval = 10 * time.Second
+// HeartbeatInterval is how often a running run shows it is alive and looks
+// for an abort request: it bounds how long `nightshift abort` takes.
+const HeartbeatInterval = 2 * time.Second
 
 // ErrDeadline is the cause of a run cancelled by its deadline.
 var ErrDeadline = errors.New("run deadline exceeded")
 
-// Do records run, plans it, executes it under deadline and records how it
-// ended. The run always reaches a final status in the ledger, whatever
-// happens in between: failed, aborted (ctx cancelled) or succeeded.
+// Do takes the run lock, records run, plans it, executes it under
+// deadline and records how it ended. Once recorded, the run always reaches a
+// final status in the ledger: succeeded, failed, refused, or aborted (ctx
+// cancelled by a signal, or `nightshift abort`). If another run holds the
+// lock, Do returns a *LockedError and records nothing.
 func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan Planner) (Report, error) {
+	lock, err := r.Ledger.TryLock(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	defer lock.Release(ctx)
+	// Holding the lock, any run still marked running is dead.
+	abandoned, err := r.Ledger.MarkAbandoned(ctx, true)
+	if err != nil {
+		return Report{}, err
+	}
+	for _, id := range abandoned {
+		r.Log.Warn("an earlier run died without finishing; marked abandoned", "run", id)
+	}
 	if err := r.Ledger.Start(ctx, run); err != nil {
 		return Report{}, err
 	}
 	start := time.Now()
-	rep := Report{Run: *run}
+	rep := Report{Run: *run, Abandoned: abandoned}
+
+	// abortCtx is cancelled by a signal (ctx) or by an abort request seen
+	// at a heartbeat; runCtx also by the deadline.
+	abortCtx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	runCtx, cancel := context.WithDeadlineCause(abortCtx, start.Add(deadline), fmt.Errorf("%w (%s)", ErrDeadline, deadline))
+	defer cancel()
+	stopBeat := r.heartbeat(runCtx, run.ID, abort)
+	defer stopBeat()
+
 	finish := func(status Status, err error) (Report, error) {
+		if status == StatusAborted {
+			err = errors.Join(context.Cause(abortCtx), err)
+		}
 		rep.Status, rep.Err, rep.Elapsed = status, err, time.Since(start)
 		rep.Run = *run
-		if lerr := r.Ledger.Finish(ctx, run.ID, status, err); lerr != nil {
+		if lerr := r.Ledger.Finish(ctx, run.ID, status, err, rep.Results); lerr != nil {
 			return rep, errors.Join(err, lerr)
 		}
 		return rep, nil
 	}
 
-	runCtx, cancel := context.WithDeadlineCause(ctx, start.Add(deadline), fmt.Errorf("%w (%s)", ErrDeadline, deadline))
-	defer cancel()
-	stopBeat := r.heartbeat(runCtx, run.ID)
-	defer stopBeat()
-
+	// failure is the status of a run stopped before its tasks ran.
+	failure := func(err error) Status {
+		switch {
+		case abortCtx.Err() != nil:
+			return StatusAborted
+		case IsRefused(err):
+			return StatusRefused
+		}
+		return StatusFailed
+	}
 	tasks, cleanup, err := plan(runCtx, run)
 	if err != nil {
-		status := statusOf(ctx)
-		if IsRefused(err) {
-			status = StatusRefused
-		}
-		return finish(status, err)
+		return finish(failure(err), err)
 	}
 	defer cleanup()
 	if len(run.SourceVersions) > 0 {
 		if err := r.Ledger.SetSourceVersions(runCtx, run.ID, run.SourceVersions); err != nil {
-			return finish(statusOf(ctx), err)
+			return finish(failure(err), err)
 		}
 	}
 	rep.Results = r.Execute(runCtx, run, tasks)
 	status, err := RunStatus(rep.Results)
-	if status == StatusAborted && ctx.Err() == nil {
+	if status == StatusAborted && abortCtx.Err() == nil {
 		// Cancelled by the deadline, not by an operator: a failure.
 		status = StatusFailed
 		err = errors.Join(context.Cause(runCtx), err)
@@ -73,16 +105,9 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 	return finish(status, err)
 }
 
-// statusOf tells an operator's abort (ctx cancelled) from a failure.
-func statusOf(parent context.Context) Status {
-	if parent.Err() != nil {
-		return StatusAborted
-	}
-	return StatusFailed
-}
-
-// heartbeat refreshes the run's heartbeat until stopped.
-func (r *Runner) heartbeat(ctx context.Context, runID int64) (stop func()) {
+// heartbeat refreshes the run's heartbeat until stopped, and aborts the run
+// when an operator asks.
+func (r *Runner) heartbeat(ctx context.Context, runID int64, abort context.CancelCauseFunc) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -94,8 +119,14 @@ func (r *Runner) heartbeat(ctx context.Context, runID int64) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := r.Ledger.Heartbeat(ctx, runID); err != nil && ctx.Err() == nil {
+				req, err := r.Ledger.Heartbeat(ctx, runID)
+				if err != nil && ctx.Err() == nil {
 					r.Log.Warn("heartbeat failed", "run", runID, "err", err)
+				}
+				if req != nil {
+					r.Log.Warn("abort requested; stopping the run", "run", runID, "by", req.By, "reason", req.Reason)
+					abort(req)
+					return
 				}
 			}
 		}

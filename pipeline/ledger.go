@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,10 +27,10 @@ const finalWriteTimeout = 30 * time.Second
 // Start records a new running run and sets its ID and StartedAt.
 func (l *Ledger) Start(ctx context.Context, run *Run) error {
 	err := l.pool.QueryRow(ctx, `
-		INSERT INTO nightshift.runs (env, trigger, mode, entities, reason, started_by, source_versions)
-		VALUES ($1, $2, $3, $4, nullif($5, ''), $6, coalesce($7, '{}'::jsonb))
+		INSERT INTO nightshift.runs (env, trigger, mode, entities, reason, started_by, source_versions, pid)
+		VALUES ($1, $2, $3, $4, nullif($5, ''), $6, coalesce($7, '{}'::jsonb), $8)
 		RETURNING id, started_at`,
-		run.Env, string(run.Trigger), run.Mode, run.Entities, run.Reason, run.StartedBy, run.SourceVersions,
+		run.Env, string(run.Trigger), run.Mode, run.Entities, run.Reason, run.StartedBy, run.SourceVersions, os.Getpid(),
 	).Scan(&run.ID, &run.StartedAt)
 	if err != nil {
 		return fmt.Errorf("ledger: start run: %w", err)
@@ -44,16 +46,71 @@ func (l *Ledger) SetSourceVersions(ctx context.Context, runID int64, versions ma
 	return nil
 }
 
-// Heartbeat shows the run is alive.
-func (l *Ledger) Heartbeat(ctx context.Context, runID int64) error {
-	if _, err := l.pool.Exec(ctx, `UPDATE nightshift.runs SET heartbeat_at = now() WHERE id = $1 AND status = 'running'`, runID); err != nil {
-		return fmt.Errorf("ledger: run %d: heartbeat: %w", runID, err)
+// Heartbeat shows the run is alive, and returns the abort an operator
+// asked for, if any.
+func (l *Ledger) Heartbeat(ctx context.Context, runID int64) (*AbortRequest, error) {
+	var at *time.Time
+	var by, reason string
+	err := l.pool.QueryRow(ctx, `
+		UPDATE nightshift.runs SET heartbeat_at = now() WHERE id = $1 AND status = 'running'
+		RETURNING abort_requested_at, coalesce(abort_requested_by, ''), coalesce(abort_reason, '')`, runID).Scan(&at, &by, &reason)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Someone marked the run finished under us (abandoned by mistake):
+		// nothing to refresh.
+		return nil, nil
 	}
-	return nil
+	if err != nil {
+		return nil, fmt.Errorf("ledger: run %d: heartbeat: %w", runID, err)
+	}
+	if at == nil {
+		return nil, nil
+	}
+	return &AbortRequest{RunID: runID, By: by, Reason: reason, At: *at}, nil
 }
 
-// Finish records how a run ended.
-func (l *Ledger) Finish(ctx context.Context, runID int64, status Status, runErr error) error {
+// AbortRequest is an operator's request to stop a run.
+type AbortRequest struct {
+	RunID  int64
+	By     string
+	Reason string
+	At     time.Time
+}
+
+// ErrAborted matches an abort requested with nightshift abort.
+var ErrAborted = errors.New("aborted")
+
+func (a *AbortRequest) Error() string {
+	return fmt.Sprintf("aborted by %s at %s: %s", a.By, a.At.UTC().Format(time.RFC3339), a.Reason)
+}
+
+func (a *AbortRequest) Is(target error) bool { return target == ErrAborted }
+
+// RequestAbort asks the running run (runID, or whichever is running when
+// runID is 0) to stop, and returns its id.
+func (l *Ledger) RequestAbort(ctx context.Context, runID int64, by, reason string) (int64, error) {
+	var id int64
+	err := l.pool.QueryRow(ctx, `
+		UPDATE nightshift.runs SET abort_requested_at = now(), abort_requested_by = $2, abort_reason = $3
+		WHERE status = 'running' AND ($1 = 0 OR id = $1)
+		RETURNING id`, runID, by, reason).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if runID == 0 {
+			return 0, errors.New("no run is running")
+		}
+		var status string
+		if err := l.pool.QueryRow(ctx, "SELECT status FROM nightshift.runs WHERE id = $1", runID).Scan(&status); err != nil {
+			return 0, fmt.Errorf("run %d does not exist", runID)
+		}
+		return 0, fmt.Errorf("run %d is not running (it is %s)", runID, status)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ledger: request abort: %w", err)
+	}
+	return id, nil
+}
+
+// Finish records how a run ended, and how each of its entities did.
+func (l *Ledger) Finish(ctx context.Context, runID int64, status Status, runErr error, results []EntityResult) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
 	defer cancel()
 	var msg *string
@@ -61,9 +118,13 @@ func (l *Ledger) Finish(ctx context.Context, runID int64, status Status, runErr 
 		s := runErr.Error()
 		msg = &s
 	}
+	byEntity := map[string]Status{}
+	for _, r := range results {
+		byEntity[r.Entity] = r.Status
+	}
 	_, err := l.pool.Exec(ctx, `
-		UPDATE nightshift.runs SET status = $2, error = $3, finished_at = now(), heartbeat_at = now()
-		WHERE id = $1`, runID, string(status), msg)
+		UPDATE nightshift.runs SET status = $2, error = $3, finished_at = now(), heartbeat_at = now(), results = $4
+		WHERE id = $1`, runID, string(status), msg, byEntity)
 	if err != nil {
 		return fmt.Errorf("ledger: finish run %d: %w", runID, err)
 	}
@@ -157,4 +218,31 @@ func (l *Ledger) Recent(ctx context.Context, limit int) ([]RunSummary, error) {
 		return nil, fmt.Errorf("ledger: recent runs: %w", err)
 	}
 	return out, nil
+}
+
+// Unfinished returns the entities of a run that did not succeed: those
+// whose result is not succeeded, or all of them if the run never recorded
+// results (it died).
+func (l *Ledger) Unfinished(ctx context.Context, runID int64) (Run, []string, error) {
+	var run Run
+	var status string
+	var results map[string]string
+	err := l.pool.QueryRow(ctx, `SELECT id, env, trigger, entities, status, results FROM nightshift.runs WHERE id = $1`, runID).
+		Scan(&run.ID, &run.Env, &run.Trigger, &run.Entities, &status, &results)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return run, nil, fmt.Errorf("run %d does not exist", runID)
+	}
+	if err != nil {
+		return run, nil, fmt.Errorf("ledger: run %d: %w", runID, err)
+	}
+	if status == string(StatusRunning) {
+		return run, nil, fmt.Errorf("run %d is still running", runID)
+	}
+	var out []string
+	for _, e := range run.Entities {
+		if results[e] != string(StatusSucceeded) {
+			out = append(out, e)
+		}
+	}
+	return run, out, nil
 }

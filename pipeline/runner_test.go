@@ -48,7 +48,11 @@ func setup(t *testing.T) *bundle {
 
 func (b *bundle) do(t *testing.T, ctx context.Context, tasks ...pipeline.Task) pipeline.Report {
 	t.Helper()
-	run := &pipeline.Run{Env: "test", Trigger: pipeline.TriggerManual, Mode: "full", Entities: []string{"e"}, StartedBy: "test"}
+	var entities []string
+	for _, task := range tasks {
+		entities = append(entities, task.Entity)
+	}
+	run := &pipeline.Run{Env: "test", Trigger: pipeline.TriggerManual, Mode: "full", Entities: entities, StartedBy: "test"}
 	rep, err := b.runner.Do(ctx, run, time.Minute, func(context.Context, *pipeline.Run) ([]pipeline.Task, func(), error) {
 		return tasks, func() {}, nil
 	})
