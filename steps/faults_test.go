@@ -138,4 +138,3 @@ func TestAbortDuringTheSwapLeavesTheWarehouseAsItWas(t *testing.T) {
 		require.Nil(t, table, leftover)
 	}
 }
-
