@@ -132,7 +132,7 @@ func TestAbortDuringTheSwapLeavesTheWarehouseAsItWas(t *testing.T) {
 	}
 	release()
 	require.Equal(t, before, checksum(t, b.wh, samples.ChecksumSQL("reporting.samples")), "the table is as before the run")
-	for _, leftover := range []string{"reporting.samples__staging", "reporting.samples__previous"} {
+	for _, leftover := range []string{"nightshift_staging.samples", "reporting.samples__previous"} {
 		var table *string
 		require.NoError(t, b.wh.QueryRow(ctx, "SELECT to_regclass($1)::text", leftover).Scan(&table))
 		require.Nil(t, table, leftover)

@@ -171,7 +171,7 @@ func TestRerunIsIdenticalAndKeepsPrevious(t *testing.T) {
 
 	// No staging table is left behind, and the comments came from the contract.
 	var staging *string
-	require.NoError(t, b.wh.QueryRow(ctx, "SELECT to_regclass('reporting.samples__staging')::text").Scan(&staging))
+	require.NoError(t, b.wh.QueryRow(ctx, "SELECT to_regclass('nightshift_staging.samples')::text").Scan(&staging))
 	require.Nil(t, staging)
 	var comment string
 	require.NoError(t, b.wh.QueryRow(ctx, "SELECT col_description('reporting.samples'::regclass, 6)").Scan(&comment))

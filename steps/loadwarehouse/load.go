@@ -1,8 +1,8 @@
 // Package loadwarehouse loads an entity's spool file into the PostgreSQL
-// reporting warehouse. The new rows go into a staging table by binary COPY;
-// only when staging holds exactly what the source held does one short
-// transaction swap it in, keeping the table it replaces as
-// <entity>__previous. Readers see the old table or the new one, never a mix,
+// reporting warehouse. The new rows go by binary COPY into a staging table
+// in the nightshift_staging schema; only when it holds exactly what the
+// source held does one short transaction move it into the reporting schema,
+// keeping the table it replaces as <entity>__previous. Readers see the old table or the new one, never a mix,
 // and a failed or aborted load leaves the warehouse as it was.
 package loadwarehouse
 
@@ -23,8 +23,10 @@ import (
 	"github.com/dfe-nightshift/nightshift/steps/spool"
 )
 
-// Table names of an entity in the reporting schema.
-func StagingTable(entity string) string  { return entity + "__staging" }
+// StagingSchema holds tables while they load, out of analysts' sight.
+const StagingSchema = "nightshift_staging"
+
+// PreviousTable is the name of the version an entity's table replaced.
 func PreviousTable(entity string) string { return entity + "__previous" }
 
 // Load is one load of one entity.
@@ -76,12 +78,12 @@ func (l *Load) Run(ctx context.Context) (Result, error) {
 // its primary key and checks it against the source.
 func (l *Load) stage(ctx context.Context, conn *pgxpool.Conn) error {
 	c := l.Contract
-	staging := StagingTable(c.Entity)
+	staging := quote(StagingSchema, c.Entity)
 	batch := &pgx.Batch{}
 	// A staging table left by a run that was killed is stale by definition:
 	// only one run holds the warehouse at a time.
-	batch.Queue("DROP TABLE IF EXISTS " + quote(l.Schema, staging))
-	for _, stmt := range c.CreateTableSQL(l.Schema, staging) {
+	batch.Queue("DROP TABLE IF EXISTS " + staging)
+	for _, stmt := range c.CreateTableSQL(StagingSchema, c.Entity) {
 		batch.Queue(stmt)
 	}
 	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
@@ -104,7 +106,7 @@ func (l *Load) stage(ctx context.Context, conn *pgxpool.Conn) error {
 		rec.Retain()
 		return rec, nil
 	})
-	copySQL := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", quote(l.Schema, staging), c.CopyColumns())
+	copySQL := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", staging, c.CopyColumns())
 	tag, err := conn.Conn().PgConn().CopyFrom(ctx, stream, copySQL)
 	if err != nil {
 		return fmt.Errorf("copy into staging: %w", err)
@@ -116,20 +118,20 @@ func (l *Load) stage(ctx context.Context, conn *pgxpool.Conn) error {
 	// The primary key is built after the COPY: one sort instead of millions
 	// of index insertions. It also proves the keys are unique.
 	batch = &pgx.Batch{}
-	batch.Queue(c.AddPrimaryKeySQL(l.Schema, staging))
-	batch.Queue("ANALYZE " + quote(l.Schema, staging))
+	batch.Queue(c.AddPrimaryKeySQL(StagingSchema, c.Entity))
+	batch.Queue("ANALYZE " + staging)
 	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("index staging: %w", err)
 	}
 
-	got, err := reconcile.Compute(ctx, conn, c.ChecksumSQL(quote(l.Schema, staging)))
+	got, err := reconcile.Compute(ctx, conn, c.ChecksumSQL(staging))
 	if err != nil {
 		return fmt.Errorf("staging: %w", err)
 	}
 	return reconcile.Compare("staging table "+staging, l.Source, got)
 }
 
-// swap renames staging into place in one transaction. The current table and
+// swap moves staging into place in one transaction. The current table and
 // its index become __previous, replacing the one before.
 func (l *Load) swap(ctx context.Context, conn *pgxpool.Conn) (Result, error) {
 	c := l.Contract
@@ -144,7 +146,7 @@ func (l *Load) swap(ctx context.Context, conn *pgxpool.Conn) (Result, error) {
 		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", quote(l.Schema, c.Entity)).Scan(&exists); err != nil {
 			return err
 		}
-		cur, prev, staging := c.Entity, PreviousTable(c.Entity), StagingTable(c.Entity)
+		cur, prev := c.Entity, PreviousTable(c.Entity)
 		batch := &pgx.Batch{}
 		batch.Queue("DROP TABLE IF EXISTS " + quote(l.Schema, prev))
 		if exists {
@@ -152,8 +154,7 @@ func (l *Load) swap(ctx context.Context, conn *pgxpool.Conn) (Result, error) {
 			batch.Queue(fmt.Sprintf("ALTER TABLE %s RENAME TO %s", quote(l.Schema, cur), quote(prev)))
 			batch.Queue(fmt.Sprintf("ALTER INDEX IF EXISTS %s RENAME TO %s", quote(l.Schema, cur+"_pkey"), quote(prev+"_pkey")))
 		}
-		batch.Queue(fmt.Sprintf("ALTER TABLE %s RENAME TO %s", quote(l.Schema, staging), quote(cur)))
-		batch.Queue(fmt.Sprintf("ALTER INDEX %s RENAME TO %s", quote(l.Schema, staging+"_pkey"), quote(cur+"_pkey")))
+		batch.Queue(fmt.Sprintf("ALTER TABLE %s SET SCHEMA %s", quote(StagingSchema, cur), quote(l.Schema)))
 		br := tx.SendBatch(ctx, batch)
 		if _, err := br.Exec(); err != nil {
 			br.Close()
@@ -182,7 +183,7 @@ const cleanupTimeout = 30 * time.Second
 func (l *Load) dropStaging() {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	_, _ = l.Pool.Exec(ctx, "DROP TABLE IF EXISTS "+quote(l.Schema, StagingTable(l.Contract.Entity)))
+	_, _ = l.Pool.Exec(ctx, "DROP TABLE IF EXISTS "+quote(StagingSchema, l.Contract.Entity))
 }
 
 func quote(parts ...string) string { return pgx.Identifier(parts).Sanitize() }

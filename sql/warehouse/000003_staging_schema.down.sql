@@ -1,0 +1,1 @@
+DROP SCHEMA IF EXISTS nightshift_staging CASCADE;
