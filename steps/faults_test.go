@@ -8,47 +8,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dfe-nightshift/nightshift/internal/pgtest"
 	"github.com/dfe-nightshift/nightshift/pipeline"
 )
-
-// holdLock takes a lock on a table in a transaction of its own, as a busy
-// application or an analyst would; the returned function releases it.
-func holdLock(t *testing.T, pool *pgxpool.Pool, table, mode string) (release func()) {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := pool.Begin(ctx)
-	require.NoError(t, err)
-	_, err = tx.Exec(ctx, "LOCK TABLE "+table+" IN "+mode+" MODE")
-	require.NoError(t, err)
-	return func() { _ = tx.Rollback(ctx) }
-}
-
-// waitForBlocked returns the pid of a backend of db blocked on a lock while
-// running a query that contains pattern.
-func waitForBlocked(t *testing.T, pool *pgxpool.Pool, pattern string) int32 {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		var pid int32
-		err := pool.QueryRow(context.Background(), `
-			SELECT pid FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'
-			LIMIT 1`, pattern).Scan(&pid)
-		if err == nil {
-			return pid
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no backend blocked on a query like %q", pattern)
-	return 0
-}
-
-func terminate(t *testing.T, pool *pgxpool.Pool, pid int32) {
-	t.Helper()
-	var ok bool
-	require.NoError(t, pool.QueryRow(context.Background(), "SELECT pg_terminate_backend($1)", pid).Scan(&ok))
-	require.True(t, ok)
-}
 
 func (b *bundle) runAsync(t *testing.T) <-chan pipeline.Report {
 	t.Helper()
@@ -76,10 +38,10 @@ func TestExtractConnectionKilledTwiceSucceedsOnTheThirdAttempt(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.runner.Retry = pipeline.RetryPolicy{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
-	release := holdLock(t, b.src, "samples", "ACCESS EXCLUSIVE")
+	release := pgtest.HoldLock(t, b.src, "samples", "ACCESS EXCLUSIVE")
 	done := b.runAsync(t)
-	terminate(t, b.src, waitForBlocked(t, b.src, `FROM "public"."samples"`))
-	terminate(t, b.src, waitForBlocked(t, b.src, `FROM "public"."samples"`))
+	pgtest.Terminate(t, b.src, pgtest.WaitForBlocked(t, b.src, `FROM "public"."samples"`))
+	pgtest.Terminate(t, b.src, pgtest.WaitForBlocked(t, b.src, `FROM "public"."samples"`))
 	release()
 
 	rep := <-done
@@ -92,11 +54,11 @@ func TestExtractConnectionKilledEveryTimeFailsAfterMaxAttempts(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.runner.Retry = pipeline.RetryPolicy{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
-	release := holdLock(t, b.src, "samples", "ACCESS EXCLUSIVE")
+	release := pgtest.HoldLock(t, b.src, "samples", "ACCESS EXCLUSIVE")
 	defer release()
 	done := b.runAsync(t)
 	for range 3 {
-		terminate(t, b.src, waitForBlocked(t, b.src, `FROM "public"."samples"`))
+		pgtest.Terminate(t, b.src, pgtest.WaitForBlocked(t, b.src, `FROM "public"."samples"`))
 	}
 	rep := <-done
 	require.Equal(t, pipeline.StatusFailed, rep.Status)
@@ -117,10 +79,10 @@ func TestAbortDuringTheSwapLeavesTheWarehouseAsItWas(t *testing.T) {
 	require.NoError(t, err)
 
 	// An analyst's long query holds the table: the swap has to wait.
-	release := holdLock(t, b.wh, "reporting.samples", "ACCESS SHARE")
+	release := pgtest.HoldLock(t, b.wh, "reporting.samples", "ACCESS SHARE")
 	defer release()
 	done := b.runAsync(t)
-	waitForBlocked(t, b.wh, "RENAME")
+	pgtest.WaitForBlocked(t, b.wh, "RENAME")
 	_, err = b.runner.Ledger.RequestAbort(ctx, 0, "ops", "wrong data")
 	require.NoError(t, err)
 
