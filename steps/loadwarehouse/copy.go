@@ -3,6 +3,7 @@ package loadwarehouse
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -143,7 +144,7 @@ func (s *copyStream) fill() error {
 		s.started = true
 	}
 	rec, err := s.next()
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		s.buf = binary.BigEndian.AppendUint16(s.buf, 0xffff)
 		s.done = true
 		return nil

@@ -94,7 +94,7 @@ func (l *Load) stage(ctx context.Context, conn *pgxpool.Conn) error {
 	if err != nil {
 		return err
 	}
-	defer closeFile()
+	defer func() { _ = closeFile() }()
 	stream := newCopyStream(c, func() (arrow.RecordBatch, error) {
 		if !rr.Next() {
 			if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
