@@ -33,8 +33,9 @@ func (t Type) ArrowType() arrow.DataType {
 
 // ArrowSchema is the schema of the record batches and the spool file.
 func (c *Contract) ArrowSchema() *arrow.Schema {
-	fields := make([]arrow.Field, len(c.Columns))
-	for i, col := range c.Columns {
+	cols := c.Fields()
+	fields := make([]arrow.Field, len(cols))
+	for i, col := range cols {
 		fields[i] = arrow.Field{
 			Name:     col.Name,
 			Type:     col.Type.ArrowType(),

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // Type is the logical type of a column. It decides the source cast, the
@@ -104,7 +105,23 @@ type Column struct {
 	// only those get Parquet dictionary encoding, which costs more CPU than it
 	// saves on high-cardinality columns.
 	LowCardinality bool
+	// Labels names the codes of an integer enum (Rails stores trainees.state
+	// as 0..6). Each labelled column gets a sibling <name>_name column with
+	// the label, computed in the extract query; a code with no label reads
+	// unknown_<code>, so that a new code shows instead of vanishing.
+	Labels map[int]string
+
+	// labelled is set on the derived <name>_name column: the column whose
+	// labels it shows.
+	labelled *Column
 }
+
+// LabelSuffix ends the name of the column derived from a labelled one.
+const LabelSuffix = "_name"
+
+// Derived reports whether the column is computed by nightshift rather than
+// read from a source column.
+func (c Column) Derived() bool { return c.labelled != nil }
 
 // SourceColumn is the name of the column in the source table.
 func (c Column) SourceColumn() string {
@@ -133,6 +150,29 @@ type Contract struct {
 	// Ignored lists source columns deliberately not read, so that preflight
 	// reports only columns nobody has decided about yet.
 	Ignored []string
+}
+
+// Fields is every column the entity has in the warehouse, in order: the
+// source columns, each labelled one followed by its derived _name column.
+func (c *Contract) Fields() []Column {
+	out := make([]Column, 0, len(c.Columns))
+	for i := range c.Columns {
+		col := c.Columns[i]
+		out = append(out, col)
+		if len(col.Labels) > 0 {
+			out = append(out, Column{
+				Name:           col.Name + LabelSuffix,
+				SourceType:     col.SourceType,
+				Type:           Text,
+				Nullable:       col.Nullable,
+				Description:    col.Description + " As a name.",
+				PII:            col.PII,
+				LowCardinality: true,
+				labelled:       &c.Columns[i],
+			})
+		}
+	}
+	return out
 }
 
 // Column returns the column called name.
@@ -185,6 +225,19 @@ func (c *Contract) Validate() error {
 		}
 		if col.Description == "" {
 			bad("column %s has no description", col.Name)
+		}
+		if len(col.Labels) > 0 {
+			if col.Type != Int16 && col.Type != Int32 && col.Type != Int64 {
+				bad("column %s has labels but is not an integer", col.Name)
+			}
+			seen[col.Name+LabelSuffix] = true
+		}
+	}
+	for _, col := range c.Columns {
+		if len(col.Labels) == 0 && seen[col.Name] && strings.HasSuffix(col.Name, LabelSuffix) {
+			if base, ok := c.Column(strings.TrimSuffix(col.Name, LabelSuffix)); ok && len(base.Labels) > 0 {
+				bad("column %s clashes with the label column derived from %s", col.Name, base.Name)
+			}
 		}
 	}
 	if len(c.PrimaryKey) == 0 {

@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -58,13 +59,34 @@ func quote(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
 func (c *Contract) SelectSQL() string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
-	for i, col := range c.Columns {
+	for i, col := range c.Fields() {
 		if i > 0 {
 			b.WriteString(", ")
+		}
+		if col.Derived() {
+			fmt.Fprintf(&b, "%s AS %s", labelSQL(*col.labelled), quote(col.Name))
+			continue
 		}
 		fmt.Fprintf(&b, "%s::%s AS %s", quote(col.SourceColumn()), col.Type.sourceCast(), quote(col.Name))
 	}
 	fmt.Fprintf(&b, " FROM %s", quote("public", c.Table))
+	return b.String()
+}
+
+// labelSQL maps an integer enum to its labels, in code order so that the
+// query text is the same on every run.
+func labelSQL(col Column) string {
+	codes := make([]int, 0, len(col.Labels))
+	for code := range col.Labels {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	var b strings.Builder
+	fmt.Fprintf(&b, "CASE %s", quote(col.SourceColumn()))
+	for _, code := range codes {
+		fmt.Fprintf(&b, " WHEN %d THEN %s", code, literal(col.Labels[code]))
+	}
+	fmt.Fprintf(&b, " ELSE 'unknown_' || %s END::text", quote(col.SourceColumn()))
 	return b.String()
 }
 
@@ -75,8 +97,9 @@ func (c *Contract) SelectSQL() string {
 // canonical text is the same on both sides: timestamps are compared as
 // epoch microseconds, whether stored with or without a time zone.
 func (c *Contract) ChecksumSQL(relation string) string {
-	parts := make([]string, len(c.Columns))
-	for i, col := range c.Columns {
+	fields := c.Fields()
+	parts := make([]string, len(fields))
+	for i, col := range fields {
 		ref := quote(col.Name)
 		switch col.Type {
 		case Text, JSON:
@@ -103,7 +126,7 @@ func (c *Contract) SourceChecksumSQL() string {
 func (c *Contract) CreateTableSQL(schema, table string) []string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE %s (", quote(schema, table))
-	for i, col := range c.Columns {
+	for i, col := range c.Fields() {
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -115,7 +138,7 @@ func (c *Contract) CreateTableSQL(schema, table string) []string {
 	b.WriteString(")")
 
 	stmts := []string{b.String(), fmt.Sprintf("COMMENT ON TABLE %s IS %s", quote(schema, table), literal(c.Description))}
-	for _, col := range c.Columns {
+	for _, col := range c.Fields() {
 		comment := col.Description
 		if col.PII != PIINone {
 			comment += " [PII: " + col.PII.String() + "]"
@@ -137,8 +160,9 @@ func (c *Contract) AddPrimaryKeySQL(schema, table string) string {
 
 // CopyColumns is the column list of a COPY into the entity's table.
 func (c *Contract) CopyColumns() string {
-	names := make([]string, len(c.Columns))
-	for i, col := range c.Columns {
+	fields := c.Fields()
+	names := make([]string, len(fields))
+	for i, col := range fields {
 		names[i] = quote(col.Name)
 	}
 	return strings.Join(names, ", ")

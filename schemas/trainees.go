@@ -21,20 +21,20 @@ var Trainees = Contract{
 		{Name: "middle_names", SourceType: "text", Type: Text, Nullable: true, PII: PIIPersonal, Description: "Trainee's middle names."},
 		{Name: "last_name", SourceType: "text", Type: Text, Nullable: true, PII: PIIPersonal, Description: "Trainee's last name."},
 		{Name: "date_of_birth", SourceType: "date", Type: Date, Nullable: true, PII: PIIPersonal, Description: "Trainee's date of birth."},
-		{Name: "sex", SourceType: "int4", Type: Int32, Nullable: true, PII: PIISpecial, LowCardinality: true, Description: "Sex: 0 male, 1 female, 2 other, 3 sex not provided, 4 prefer not to say."},
+		{Name: "sex", SourceType: "int4", Type: Int32, Nullable: true, PII: PIISpecial, LowCardinality: true, Description: "Sex as recorded by the provider (code).", Labels: sexLabels},
 		{Name: "email", SourceType: "text", Type: Text, Nullable: true, PII: PIIPersonal, Description: "Trainee's email address as the provider entered it (free text, may be shared)."},
 		{Name: "trn", SourceType: "varchar", Type: Text, Nullable: true, PII: PIIPersonal, Description: "Teacher reference number from the Teaching Regulation Agency; not unique across training records."},
 		{Name: "hesa_id", SourceType: "varchar", Type: Text, Nullable: true, PII: PIIPersonal, Description: "HESA student identifier, for trainees registered through the HESA collection."},
-		{Name: "state", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Stored status: 0 draft, 1 submitted for TRN, 2 TRN received, 3 recommended for award, 4 withdrawn, 5 deferred, 6 awarded."},
-		{Name: "training_route", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Training route code 0..14 (e.g. 1 provider-led postgraduate, 4 school direct salaried); 13 is a retired route."},
-		{Name: "training_initiative", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Training initiative code 0..10 (e.g. 2 Now Teach, 4 no initiative)."},
+		{Name: "state", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Stored status of the training record (code).", Labels: traineeStates},
+		{Name: "training_route", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Training route (code); 13, provider-led postgraduate salaried, was retired in July 2024.", Labels: trainingRoutes},
+		{Name: "training_initiative", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Training initiative the trainee is part of (code).", Labels: trainingInitiatives},
 		{Name: "course_subject_one", SourceType: "varchar", Type: Text, Nullable: true, LowCardinality: true, Description: "Main subject of the course."},
 		{Name: "course_subject_two", SourceType: "varchar", Type: Text, Nullable: true, LowCardinality: true, Description: "Second subject of the course, if any."},
 		{Name: "course_subject_three", SourceType: "varchar", Type: Text, Nullable: true, LowCardinality: true, Description: "Third subject of the course, if any."},
 		{Name: "course_min_age", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Youngest pupil age the course trains for."},
 		{Name: "course_max_age", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Oldest pupil age the course trains for."},
-		{Name: "course_education_phase", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Education phase: 0 primary, 1 secondary, 2 early years."},
-		{Name: "study_mode", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Study mode: 0 part time, 1 full time."},
+		{Name: "course_education_phase", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Education phase of the course (code).", Labels: map[int]string{0: "primary", 1: "secondary", 2: "early_years"}},
+		{Name: "study_mode", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Study mode (code).", Labels: map[int]string{0: "part_time", 1: "full_time"}},
 		{Name: "itt_start_date", SourceType: "date", Type: Date, Nullable: true, Description: "Start date of the initial teacher training course."},
 		{Name: "itt_end_date", SourceType: "date", Type: Date, Nullable: true, Description: "Expected end date of the initial teacher training course."},
 		{Name: "trainee_start_date", SourceType: "date", Type: Date, Nullable: true, Description: "Date the trainee actually started, when different from the course start."},
@@ -51,8 +51,8 @@ var Trainees = Contract{
 		{Name: "applying_for_scholarship", SourceType: "bool", Type: Bool, Nullable: true, Description: "Whether the trainee applied for a scholarship."},
 		{Name: "bursary_tier", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Bursary tier 1..3, when tiered."},
 		{Name: "funding_eligibility", SourceType: "varchar", Type: Text, Nullable: true, LowCardinality: true, Description: "Funding eligibility: eligible or not_eligible."},
-		{Name: "commencement_status", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Commencement: 0 started on time, 1 started later, 2 not yet started."},
-		{Name: "ethnic_group", SourceType: "int4", Type: Int32, Nullable: true, PII: PIISpecial, LowCardinality: true, Description: "Ethnic group: 0 Asian, 1 Black, 2 mixed, 3 white, 4 other, 5 not provided."},
+		{Name: "commencement_status", SourceType: "int4", Type: Int32, Nullable: true, LowCardinality: true, Description: "Whether the trainee started on time (code).", Labels: map[int]string{0: "itt_started_on_time", 1: "itt_started_later", 2: "itt_not_yet_started"}},
+		{Name: "ethnic_group", SourceType: "int4", Type: Int32, Nullable: true, PII: PIISpecial, LowCardinality: true, Description: "Ethnic group (code).", Labels: map[int]string{0: "asian_ethnic_group", 1: "black_ethnic_group", 2: "mixed_ethnic_group", 3: "white_ethnic_group", 4: "other_ethnic_group", 5: "not_provided_ethnic_group"}},
 		{Name: "ethnic_background", SourceType: "text", Type: Text, Nullable: true, PII: PIISpecial, LowCardinality: true, Description: "Ethnic background within the group."},
 		{Name: "disability_disclosure", SourceType: "int4", Type: Int32, Nullable: true, PII: PIISpecial, LowCardinality: true, Description: "Whether the trainee disclosed a disability (code)."},
 		{Name: "record_source", SourceType: "varchar", Type: Text, Nullable: true, LowCardinality: true, Description: "Where the record came from: apply, dttp, hesa_collection, hesa_trn_data, manual, api or csv."},
@@ -67,3 +67,26 @@ var Trainees = Contract{
 		{Name: "updated_at", SourceType: "timestamp", Type: Timestamp, Description: "When the record was last changed through Register's application (UTC); some writes bypass it."},
 	},
 }
+
+// The labels of Register's integer enums, from its models and initialisers
+// (app/models/trainee.rb, config/initializers/training_routes.rb).
+var (
+	traineeStates = map[int]string{
+		0: "draft", 1: "submitted_for_trn", 2: "trn_received", 3: "recommended_for_award",
+		4: "withdrawn", 5: "deferred", 6: "awarded",
+	}
+	trainingRoutes = map[int]string{
+		0: "assessment_only", 1: "provider_led_postgrad", 2: "early_years_undergrad",
+		3: "school_direct_tuition_fee", 4: "school_direct_salaried", 5: "pg_teaching_apprenticeship",
+		6: "early_years_assessment_only", 7: "early_years_salaried", 8: "early_years_postgrad",
+		9: "provider_led_undergrad", 10: "opt_in_undergrad", 11: "hpitt_postgrad", 12: "iqts",
+		13: "provider_led_postgrad_salaried", 14: "teacher_degree_apprenticeship",
+	}
+	trainingInitiatives = map[int]string{
+		0: "transition_to_teach", 1: "troops_to_teachers", 2: "now_teach", 3: "future_teaching_scholars",
+		4: "no_initiative", 5: "maths_physics_chairs_programme_researchers_in_schools", 6: "veterans_teaching_undergraduate_bursary",
+		7: "international_relocation_payment", 8: "primary_mathematics_specialist", 9: "additional_itt_place_for_pe_with_a_priority_subject",
+		10: "abridged_itt_course",
+	}
+	sexLabels = map[int]string{0: "male", 1: "female", 2: "other", 3: "sex_not_provided", 4: "prefer_not_to_say"}
+)

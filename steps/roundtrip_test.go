@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -29,7 +30,8 @@ var samples = schemas.Contract{
 		{Name: "id", SourceType: "int8", Type: schemas.Int64, Description: "id"},
 		{Name: "flag", SourceType: "bool", Type: schemas.Bool, Nullable: true, Description: "bool"},
 		{Name: "small", SourceType: "int2", Type: schemas.Int16, Nullable: true, Description: "int2"},
-		{Name: "code", SourceType: "int4", Type: schemas.Int32, Nullable: true, LowCardinality: true, Description: "int4"},
+		{Name: "code", SourceType: "int4", Type: schemas.Int32, Nullable: true, LowCardinality: true, Description: "int4",
+			Labels: map[int]string{0: "zero", 1: "one", 7: "seven"}},
 		{Name: "ratio", SourceType: "float8", Type: schemas.Float64, Nullable: true, Description: "float8"},
 		{Name: "name", Source: "full_name", SourceType: "citext", Type: schemas.Text, Nullable: true, Description: "citext renamed"},
 		{Name: "born_on", SourceType: "date", Type: schemas.Date, Nullable: true, Description: "date"},
@@ -136,12 +138,20 @@ func TestRoundTripEveryType(t *testing.T) {
 	}
 	require.Equal(t, srcRows, whRows)
 
+	// Labelled codes get their names; an unknown code shows, never vanishes.
+	var names []string
+	rows, err := b.wh.Query(context.Background(), "SELECT coalesce(code_name, 'NULL') FROM reporting.samples ORDER BY id")
+	require.NoError(t, err)
+	names, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"NULL", "unknown_2147483647", "unknown_-2147483648", "one", "seven", "zero"}, names)
+
 	// The spool file is where the ledger says, with the digest it recorded.
 	var path, digest string
 	require.NoError(t, b.wh.QueryRow(context.Background(),
 		"SELECT detail->>'spool', detail->>'sha256' FROM nightshift.step_runs WHERE run_id = $1 AND step = 'extract'", rep.Run.ID).Scan(&path, &digest))
 	require.Equal(t, filepath.Join(b.deps.SpoolDir, "run-1", "samples.parquet"), path)
-	_, err := os.Stat(path)
+	_, err = os.Stat(path)
 	require.NoError(t, err)
 	require.Len(t, digest, 64)
 }
@@ -174,6 +184,7 @@ func TestRerunIsIdenticalAndKeepsPrevious(t *testing.T) {
 	require.NoError(t, b.wh.QueryRow(ctx, "SELECT to_regclass('nightshift_staging.samples')::text").Scan(&staging))
 	require.Nil(t, staging)
 	var comment string
-	require.NoError(t, b.wh.QueryRow(ctx, "SELECT col_description('reporting.samples'::regclass, 6)").Scan(&comment))
+	require.NoError(t, b.wh.QueryRow(ctx, `SELECT col_description(attrelid, attnum) FROM pg_attribute
+		WHERE attrelid = 'reporting.samples'::regclass AND attname = 'name'`).Scan(&comment))
 	require.Equal(t, "citext renamed", comment)
 }

@@ -46,11 +46,13 @@ func WaitForBlocked(t testing.TB, pool *pgxpool.Pool, pattern string) int32 {
 	return 0
 }
 
-// Terminate ends a backend, as a failover or an administrator would.
+// Terminate ends a backend, as a failover or an administrator would, and
+// waits until it is gone, so that it is not found blocked a second time.
 func Terminate(t testing.TB, pool *pgxpool.Pool, pid int32) {
 	t.Helper()
+	ctx := context.Background()
 	var ok bool
-	if err := pool.QueryRow(context.Background(), "SELECT pg_terminate_backend($1)", pid).Scan(&ok); err != nil || !ok {
+	if err := pool.QueryRow(ctx, "SELECT pg_terminate_backend($1, 10000)", pid).Scan(&ok); err != nil || !ok {
 		t.Fatalf("pgtest: terminate backend %d: %v", pid, err)
 	}
 }

@@ -45,7 +45,8 @@ func Stream(ctx context.Context, q Querier, c *schemas.Contract, batchSize int, 
 	}
 	defer rows.Close()
 
-	decoders, err := checkWire(c, rows.FieldDescriptions())
+	fields := c.Fields()
+	decoders, err := checkWire(fields, rows.FieldDescriptions())
 	if err != nil {
 		return 0, fmt.Errorf("extract %s: %w", c.Entity, err)
 	}
@@ -69,7 +70,7 @@ func Stream(ctx context.Context, q Querier, c *schemas.Contract, batchSize int, 
 				continue
 			}
 			if err := decoders[i](builders[i], raw); err != nil {
-				return total, fmt.Errorf("extract %s: row %d, column %s: %w", c.Entity, total+1, c.Columns[i].Name, err)
+				return total, fmt.Errorf("extract %s: row %d, column %s: %w", c.Entity, total+1, fields[i].Name, err)
 			}
 		}
 		total++
@@ -95,13 +96,13 @@ func Stream(ctx context.Context, q Querier, c *schemas.Contract, batchSize int, 
 // checkWire makes sure every column arrives in binary with the type its
 // decoder expects. The extract query casts each column, so a mismatch is a
 // bug in the contract or in the source, and is reported before any row.
-func checkWire(c *schemas.Contract, fields []pgconn.FieldDescription) ([]decoder, error) {
-	if len(fields) != len(c.Columns) {
-		return nil, fmt.Errorf("query returned %d columns, the contract has %d", len(fields), len(c.Columns))
+func checkWire(cols []schemas.Column, fields []pgconn.FieldDescription) ([]decoder, error) {
+	if len(fields) != len(cols) {
+		return nil, fmt.Errorf("query returned %d columns, the contract has %d", len(fields), len(cols))
 	}
 	decoders := make([]decoder, len(fields))
 	for i, f := range fields {
-		col := c.Columns[i]
+		col := cols[i]
 		w := wireFor(col.Type)
 		if f.DataTypeOID != w.oid || f.Format != pgx.BinaryFormatCode {
 			return nil, fmt.Errorf("column %s arrives as type OID %d in format %d, want OID %d in binary", col.Name, f.DataTypeOID, f.Format, w.oid)

@@ -115,8 +115,9 @@ type copyStream struct {
 }
 
 func newCopyStream(c *schemas.Contract, next func() (arrow.RecordBatch, error)) *copyStream {
-	enc := make([]encoder, len(c.Columns))
-	for i, col := range c.Columns {
+	fields := c.Fields()
+	enc := make([]encoder, len(fields))
+	for i, col := range fields {
 		enc[i] = encoderFor(col.Type)
 	}
 	return &copyStream{next: next, encoders: enc}

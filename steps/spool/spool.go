@@ -77,7 +77,7 @@ func writerProperties(c *schemas.Contract) *parquet.WriterProperties {
 		parquet.WithDictionaryDefault(false),
 		parquet.WithCreatedBy("nightshift"),
 	}
-	for _, col := range c.Columns {
+	for _, col := range c.Fields() {
 		if col.LowCardinality {
 			opts = append(opts, parquet.WithDictionaryFor(col.Name, true))
 		}
