@@ -120,6 +120,13 @@ func (c *Contract) SourceChecksumSQL() string {
 	return c.ChecksumSQL("(" + c.SelectSQL() + ") t")
 }
 
+// SourceChecksumExcludingSQL checksums what the extract query returns
+// except the rows whose primary key, as text, is in the text[] parameter
+// $1: the rows the extract quarantined.
+func (c *Contract) SourceChecksumExcludingSQL() string {
+	return c.ChecksumSQL("(" + c.SelectSQL() + ") t WHERE t." + quote(c.PrimaryKey[0]) + "::text <> ALL($1::text[])")
+}
+
 // CreateTableSQL creates the entity's table, with its comments, as
 // schema.table, without its primary key (AddPrimaryKeySQL): a bulk load
 // followed by one index build is much faster than a load into an index.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
@@ -42,10 +43,15 @@ func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 	batches := make(chan arrow.RecordBatch, 2)
 	g, gctx := errgroup.WithContext(ctx)
 	var rows int64
+	var quarantined []extract.Quarantined
+	opts := extract.Options{BatchSize: e.deps.BatchSize, Mem: e.deps.Mem, Quarantine: func(q extract.Quarantined) error {
+		quarantined = append(quarantined, q)
+		return nil
+	}}
 	g.Go(func() error {
 		defer close(batches)
 		var err error
-		rows, err = extract.Stream(gctx, tx, c, e.deps.BatchSize, e.deps.Mem, func(rec arrow.RecordBatch) error {
+		rows, err = extract.Stream(gctx, tx, c, opts, func(rec arrow.RecordBatch) error {
 			select {
 			case batches <- rec:
 				return nil
@@ -74,7 +80,11 @@ func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	sum, err := reconcile.Compute(ctx, tx, c.SourceChecksumSQL())
+	keys := make([]string, len(quarantined))
+	for i, q := range quarantined {
+		keys[i] = q.Key
+	}
+	sum, err := reconcile.Compute(ctx, tx, c.SourceChecksumExcludingSQL(), keys)
 	if err != nil {
 		return pipeline.Outcome{}, fmt.Errorf("extract %s: source %w", c.Entity, err)
 	}
@@ -82,9 +92,35 @@ func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 		// The same snapshot cannot change between two queries: this is a bug.
 		return pipeline.Outcome{}, pipeline.MarkPermanent(fmt.Errorf("extract %s: read %d rows but the source checksum counts %d at the same snapshot", c.Entity, rows, sum.Rows))
 	}
+	if err := e.recordQuarantine(ctx, quarantined); err != nil {
+		return pipeline.Outcome{}, err
+	}
 	e.file, e.source = file, sum
 	return pipeline.Outcome{
 		Rows: rows, Bytes: file.Bytes, Checksum: sum.Sum,
-		Detail: map[string]any{"spool": file.Path, "sha256": file.SHA256, "snapshot": e.snapshot.ID},
+		Detail: map[string]any{"spool": file.Path, "sha256": file.SHA256, "snapshot": e.snapshot.ID, "quarantined": len(quarantined)},
 	}, nil
+}
+
+// recordQuarantine replaces the run's quarantine rows of the entity, so
+// that a retried extract does not count a row twice.
+func (e *entity) recordQuarantine(ctx context.Context, rows []extract.Quarantined) error {
+	return pgx.BeginFunc(ctx, e.deps.Warehouse, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM nightshift.quarantine WHERE run_id = $1 AND entity = $2", e.runID, e.contract.Entity); err != nil {
+			return fmt.Errorf("quarantine %s: %w", e.contract.Entity, err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"nightshift", "quarantine"},
+			[]string{"run_id", "entity", "key", "column_name", "value", "reason"},
+			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+				q := rows[i]
+				return []any{e.runID, e.contract.Entity, q.Key, q.Column, q.Value, q.Reason}, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("quarantine %s: %w", e.contract.Entity, err)
+		}
+		return nil
+	})
 }

@@ -10,6 +10,7 @@ package extract
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -30,12 +31,27 @@ type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+// Options tune a Stream.
+type Options struct {
+	// BatchSize is rows per record batch (DefaultBatchSize when zero).
+	BatchSize int
+	Mem       memory.Allocator
+	// Quarantine receives each row set aside: a row with a value no target
+	// can hold exactly. The row is not emitted.
+	Quarantine func(Quarantined) error
+}
+
 // Stream runs the contract's extract query and hands each full batch to
 // emit, which takes ownership of it and must Release it. It returns the
-// number of rows read.
-func Stream(ctx context.Context, q Querier, c *schemas.Contract, batchSize int, mem memory.Allocator, emit func(arrow.RecordBatch) error) (int64, error) {
+// number of rows emitted.
+func Stream(ctx context.Context, q Querier, c *schemas.Contract, opts Options, emit func(arrow.RecordBatch) error) (int64, error) {
+	batchSize := opts.BatchSize
 	if batchSize <= 0 {
 		batchSize = DefaultBatchSize
+	}
+	mem := opts.Mem
+	if mem == nil {
+		mem = memory.DefaultAllocator
 	}
 	// Every column in binary, whatever pgx would prefer for its type: the
 	// decoders read binary only.
@@ -51,6 +67,20 @@ func Stream(ctx context.Context, q Querier, c *schemas.Contract, batchSize int, 
 		return 0, fmt.Errorf("extract %s: %w", c.Entity, err)
 	}
 
+	// Values that some target cannot hold are checked before any value of
+	// the row is appended, so that a quarantined row leaves no trace.
+	type check struct {
+		col   int
+		valid validator
+	}
+	var checks []check
+	for i, f := range fields {
+		if v := validatorFor(f.Type); v != nil {
+			checks = append(checks, check{i, v})
+		}
+	}
+	key := slices.IndexFunc(fields, func(f schemas.Column) bool { return f.Name == c.PrimaryKey[0] })
+
 	rb := array.NewRecordBuilder(mem, c.ArrowSchema())
 	defer rb.Release()
 	builders := rb.Fields()
@@ -63,8 +93,25 @@ func Stream(ctx context.Context, q Querier, c *schemas.Contract, batchSize int, 
 		pending = 0
 		return emit(rec)
 	}
+rowLoop:
 	for rows.Next() {
-		for i, raw := range rows.RawValues() {
+		raws := rows.RawValues()
+		for _, ch := range checks {
+			if raws[ch.col] == nil {
+				continue
+			}
+			if reason, text := ch.valid(raws[ch.col]); reason != "" {
+				if opts.Quarantine == nil {
+					return total, fmt.Errorf("extract %s: row %s, column %s: %s: %s", c.Entity, rowKey(fields[key].Type, raws[key]), fields[ch.col].Name, reason, text)
+				}
+				q := Quarantined{Key: rowKey(fields[key].Type, raws[key]), Column: fields[ch.col].Name, Value: text, Reason: reason}
+				if err := opts.Quarantine(q); err != nil {
+					return total, err
+				}
+				continue rowLoop
+			}
+		}
+		for i, raw := range raws {
 			if raw == nil {
 				builders[i].AppendNull()
 				continue

@@ -25,9 +25,9 @@ type Querier interface {
 }
 
 // Compute runs a checksum query (schemas.Contract.ChecksumSQL).
-func Compute(ctx context.Context, q Querier, sql string) (Checksum, error) {
+func Compute(ctx context.Context, q Querier, sql string, args ...any) (Checksum, error) {
 	var c Checksum
-	if err := q.QueryRow(ctx, sql).Scan(&c.Rows, &c.Sum); err != nil {
+	if err := q.QueryRow(ctx, sql, args...).Scan(&c.Rows, &c.Sum); err != nil {
 		return Checksum{}, fmt.Errorf("checksum: %w", err)
 	}
 	return c, nil
