@@ -138,8 +138,18 @@ type Contract struct {
 	Description string
 	// Source names the source database (a key of the configuration's sources).
 	Source string
-	// Table is the source table, in the source's public schema.
+	// Table is the source table, in the source's public schema. Column
+	// sources name its columns.
 	Table string
+	// Query, instead of Table, is a source query the entity is computed
+	// from (a status the services derive on the fly); column sources name
+	// its output columns. Reads lists the source columns it depends on, by
+	// table, for the preflight.
+	Query string
+	Reads map[string][]string
+	// History marks an entity of statuses, one row per (entity_type,
+	// entity_id): each run keeps reporting.status_history from it.
+	History bool
 	// PrimaryKey lists the columns (by Name) that identify a row.
 	PrimaryKey []string
 	// MinSchemaVersion is the lowest source schema_migrations version that
@@ -196,8 +206,13 @@ func (c *Contract) Validate() error {
 	if !identifier.MatchString(c.Entity) {
 		bad("entity name %q must be a lower-case identifier", c.Entity)
 	}
-	if c.Source == "" || c.Table == "" {
-		bad("source and table are required")
+	switch {
+	case c.Source == "":
+		bad("source is required")
+	case (c.Table == "") == (c.Query == ""):
+		bad("exactly one of table and query is required")
+	case c.Query != "" && len(c.Reads) == 0:
+		bad("a query entity must list the source columns it reads, for the preflight")
 	}
 	if c.Description == "" {
 		bad("description is required")
@@ -242,6 +257,17 @@ func (c *Contract) Validate() error {
 	}
 	if len(c.PrimaryKey) == 0 {
 		bad("primary key is required")
+	}
+	if len(c.PrimaryKey) > 1 && slices.ContainsFunc(c.Columns, func(col Column) bool { return col.Type == Date || col.Type == Timestamp }) {
+		// Quarantined rows are recorded and excluded by one key column.
+		bad("an entity with dates or timestamps needs a single-column primary key")
+	}
+	if c.History {
+		for _, name := range []string{"entity_type", "entity_id", "status"} {
+			if _, ok := c.Column(name); !ok {
+				bad("a history entity needs an %s column", name)
+			}
+		}
 	}
 	for _, k := range c.PrimaryKey {
 		col, ok := c.Column(k)

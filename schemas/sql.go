@@ -69,7 +69,11 @@ func (c *Contract) SelectSQL() string {
 		}
 		fmt.Fprintf(&b, "%s::%s AS %s", quote(col.SourceColumn()), col.Type.sourceCast(), quote(col.Name))
 	}
-	fmt.Fprintf(&b, " FROM %s", quote("public", c.Table))
+	if c.Query != "" {
+		fmt.Fprintf(&b, " FROM (%s) q", c.Query)
+	} else {
+		fmt.Fprintf(&b, " FROM %s", quote("public", c.Table))
+	}
 	return b.String()
 }
 

@@ -98,10 +98,11 @@ func NewPlan(ctx context.Context, runID int64, d Deps, contracts []*schemas.Cont
 	}
 	for _, c := range contracts {
 		e := &entity{runID: runID, deps: d, contract: c, pool: d.Sources[c.Source], snapshot: snaps[c.Source]}
-		p.Tasks = append(p.Tasks, pipeline.Task{
-			Entity: c.Entity,
-			Steps:  []pipeline.Step{&extractStep{e}, &loadWarehouseStep{e}},
-		})
+		steps := []pipeline.Step{&extractStep{e}, &loadWarehouseStep{e}}
+		if c.History {
+			steps = append(steps, &historyStep{e})
+		}
+		p.Tasks = append(p.Tasks, pipeline.Task{Entity: c.Entity, Steps: steps})
 	}
 	return p, nil
 }

@@ -3,6 +3,7 @@ package extract
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -13,7 +14,10 @@ import (
 // It holds a read-only transaction open on its own connection and exports
 // its snapshot; readers join it with SET TRANSACTION SNAPSHOT.
 type Snapshot struct {
-	ID   string
+	ID string
+	// Time is when the snapshot was taken, by the source's clock: the
+	// moment every status read from it was observed.
+	Time time.Time
 	conn *pgxpool.Conn
 	tx   pgx.Tx
 }
@@ -30,7 +34,7 @@ func OpenSnapshot(ctx context.Context, pool *pgxpool.Pool) (*Snapshot, error) {
 		return nil, fmt.Errorf("open snapshot: %w", err)
 	}
 	s := &Snapshot{conn: conn, tx: tx}
-	if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&s.ID); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot(), now()").Scan(&s.ID, &s.Time); err != nil {
 		s.Close(ctx)
 		return nil, fmt.Errorf("open snapshot: export: %w", err)
 	}

@@ -116,6 +116,9 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 	tables := make([]string, 0, len(contracts))
 	for _, c := range contracts {
 		tables = append(tables, c.Table)
+		for table := range c.Reads {
+			tables = append(tables, table)
+		}
 	}
 	rows, err := q.Query(ctx, `
 		SELECT table_name::text, column_name::text, udt_name::text
@@ -143,12 +146,18 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 	}
 
 	for _, c := range contracts {
+		if c.Query != "" {
+			res.Findings = append(res.Findings, checkReads(source, c, live)...)
+		}
 		if res.Version < c.MinSchemaVersion {
 			found := res.Version
 			if found == "" {
 				found = "(none)"
 			}
 			res.Findings = append(res.Findings, Finding{Source: source, Entity: c.Entity, Table: c.Table, Kind: VersionTooOld, Expected: c.MinSchemaVersion, Found: found})
+		}
+		if c.Query != "" {
+			continue
 		}
 		cols, ok := live[c.Table]
 		if !ok {
@@ -181,6 +190,30 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 		}
 	}
 	return res, nil
+}
+
+// checkReads checks that the columns a query entity reads exist. Their
+// types are the query's business: it casts what it returns.
+func checkReads(source string, c *schemas.Contract, live map[string]map[string]string) []Finding {
+	tables := make([]string, 0, len(c.Reads))
+	for t := range c.Reads {
+		tables = append(tables, t)
+	}
+	slices.Sort(tables)
+	var out []Finding
+	for _, table := range tables {
+		cols, ok := live[table]
+		if !ok {
+			out = append(out, Finding{Source: source, Entity: c.Entity, Table: table, Kind: TableMissing})
+			continue
+		}
+		for _, col := range c.Reads[table] {
+			if _, ok := cols[col]; !ok {
+				out = append(out, Finding{Source: source, Entity: c.Entity, Table: table, Column: col, Kind: ColumnMissing, Expected: "a column its query reads"})
+			}
+		}
+	}
+	return out
 }
 
 // converts lists, for each logical type, the source types the extract's
