@@ -21,7 +21,7 @@ func (s *loadWarehouseStep) Run(ctx context.Context, _ int) (pipeline.Outcome, e
 	}
 	load := loadwarehouse.Load{
 		Pool: e.deps.Warehouse, Schema: e.deps.Schema, Contract: e.contract,
-		File: e.file, Source: e.source, BatchSize: e.deps.BatchSize, Mem: e.deps.Mem,
+		File: e.file, Source: e.source, BatchSize: e.deps.BatchSize, Mem: e.deps.Mem, Views: e.deps.Views,
 	}
 	res, err := load.Run(ctx)
 	if err != nil {

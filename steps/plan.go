@@ -15,6 +15,7 @@ import (
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
+	nssql "github.com/dfe-nightshift/nightshift/sql"
 	"github.com/dfe-nightshift/nightshift/steps/extract"
 	"github.com/dfe-nightshift/nightshift/steps/preflight"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
@@ -32,6 +33,9 @@ type Deps struct {
 	SpoolDir  string
 	BatchSize int
 	Mem       memory.Allocator
+	// Views are the analyst views the loads keep pointing at the current
+	// tables (nssql.Views()).
+	Views []nssql.View
 }
 
 // Plan is the tasks of one run, with the source snapshots they read.

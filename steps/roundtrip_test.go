@@ -16,6 +16,7 @@ import (
 	"github.com/dfe-nightshift/nightshift/internal/pgtest"
 	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
+	nssql "github.com/dfe-nightshift/nightshift/sql"
 	"github.com/dfe-nightshift/nightshift/steps"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 )
@@ -76,6 +77,8 @@ func setup(t *testing.T) *bundle {
 		deps: steps.Deps{
 			Sources: map[string]*pgxpool.Pool{"src": src}, Warehouse: wh, Schema: "reporting",
 			SpoolDir: t.TempDir(), BatchSize: 4, // several batches, and a partial last one
+			Views: []nssql.View{{Name: "sample_codes", DependsOn: []string{"samples"},
+				SQL: "CREATE VIEW sample_codes AS SELECT id, code, code_name FROM samples"}},
 		},
 		runner: &pipeline.Runner{Ledger: pipeline.NewLedger(wh), Parallelism: 2, Retry: pipeline.RetryPolicy{MaxAttempts: 1},
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
@@ -172,6 +175,10 @@ func TestRerunIsIdenticalAndKeepsPrevious(t *testing.T) {
 	second := checksum(t, b.wh, samples.ChecksumSQL("reporting.samples"))
 	require.Equal(t, checksum(t, b.src, samples.SourceChecksumSQL()), second)
 	require.NotEqual(t, first, second)
+	var code, viewRows int
+	require.NoError(t, b.wh.QueryRow(ctx, "SELECT (SELECT code FROM reporting.sample_codes WHERE id = 1), (SELECT count(*) FROM reporting.sample_codes)").Scan(&code, &viewRows))
+	require.Equal(t, 42, code, "the view reads the new table, not __previous")
+	require.Equal(t, 5, viewRows)
 	require.Equal(t, first, checksum(t, b.wh, samples.ChecksumSQL("reporting.samples__previous")))
 
 	// A third run on unchanged data leaves the table exactly as it was.

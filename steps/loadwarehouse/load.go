@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dfe-nightshift/nightshift/schemas"
+	nssql "github.com/dfe-nightshift/nightshift/sql"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 	"github.com/dfe-nightshift/nightshift/steps/spool"
 )
@@ -40,6 +42,9 @@ type Load struct {
 	Source    reconcile.Checksum
 	BatchSize int
 	Mem       memory.Allocator
+	// Views are the analyst views; those that read this entity are created
+	// again in the swap's transaction.
+	Views []nssql.View
 }
 
 // Result is what a load did.
@@ -148,7 +153,10 @@ func (l *Load) swap(ctx context.Context, conn *pgxpool.Conn) (Result, error) {
 		}
 		cur, prev := c.Entity, PreviousTable(c.Entity)
 		batch := &pgx.Batch{}
-		batch.Queue("DROP TABLE IF EXISTS " + quote(l.Schema, prev))
+		// CASCADE: a view left on the old version (its other tables were
+		// missing when it was last due) must not block the swap; it is
+		// created again below.
+		batch.Queue("DROP TABLE IF EXISTS " + quote(l.Schema, prev) + " CASCADE")
 		if exists {
 			batch.Queue("SELECT count(*) FROM " + quote(l.Schema, cur))
 			batch.Queue(fmt.Sprintf("ALTER TABLE %s RENAME TO %s", quote(l.Schema, cur), quote(prev)))
@@ -166,12 +174,49 @@ func (l *Load) swap(ctx context.Context, conn *pgxpool.Conn) (Result, error) {
 				return err
 			}
 		}
-		return br.Close()
+		if err := br.Close(); err != nil {
+			return err
+		}
+		return l.recreateViews(ctx, tx)
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("swap: %w", err)
 	}
 	return res, nil
+}
+
+// recreateViews points the views that read this entity at its new table.
+// A view whose other tables are not loaded yet is left out until they are.
+func (l *Load) recreateViews(ctx context.Context, tx pgx.Tx) error {
+	var due []nssql.View
+	for _, v := range l.Views {
+		if slices.Contains(v.DependsOn, l.Contract.Entity) {
+			due = append(due, v)
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, "SET LOCAL search_path = "+quote(l.Schema)); err != nil {
+		return err
+	}
+	for _, v := range due {
+		if _, err := tx.Exec(ctx, "DROP VIEW IF EXISTS "+quote(l.Schema, v.Name)); err != nil {
+			return fmt.Errorf("view %s: %w", v.Name, err)
+		}
+		var missing int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM unnest($1::text[]) d WHERE to_regclass(quote_ident($2) || '.' || quote_ident(d)) IS NULL",
+			v.DependsOn, l.Schema).Scan(&missing); err != nil {
+			return fmt.Errorf("view %s: %w", v.Name, err)
+		}
+		if missing > 0 {
+			continue
+		}
+		if _, err := tx.Exec(ctx, v.SQL); err != nil {
+			return fmt.Errorf("view %s: %w", v.Name, err)
+		}
+	}
+	return nil
 }
 
 // cleanupTimeout bounds the clean-up after a failed or aborted load.

@@ -1,0 +1,55 @@
+package sql
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+)
+
+//go:embed views/*.sql
+var viewFiles embed.FS
+
+// View is an analyst view over the reporting tables. Its SQL names tables
+// and itself without a schema: it is run with search_path set to the
+// reporting schema.
+type View struct {
+	Name string
+	// DependsOn lists the entities whose tables the view reads. The view is
+	// created again, in the swap's transaction, each time one of them is
+	// swapped in, because a PostgreSQL view follows the table it was created
+	// on even when that table is renamed to <entity>__previous.
+	DependsOn []string
+	SQL       string
+}
+
+const dependsPrefix = "-- depends on:"
+
+// Views returns the analyst views, sorted by name. Each file
+// views/<name>.sql starts with a "-- depends on: a, b" line.
+func Views() ([]View, error) {
+	entries, err := fs.Glob(viewFiles, "views/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []View
+	for _, path := range entries {
+		body, err := fs.ReadFile(viewFiles, path)
+		if err != nil {
+			return nil, err
+		}
+		first, _, _ := strings.Cut(string(body), "\n")
+		if !strings.HasPrefix(first, dependsPrefix) {
+			return nil, fmt.Errorf("%s: the first line must be %q followed by the entities it reads", path, dependsPrefix)
+		}
+		var deps []string
+		for _, d := range strings.Split(strings.TrimPrefix(first, dependsPrefix), ",") {
+			deps = append(deps, strings.TrimSpace(d))
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(path, "views/"), ".sql")
+		out = append(out, View{Name: name, DependsOn: deps, SQL: string(body)})
+	}
+	slices.SortFunc(out, func(a, b View) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
