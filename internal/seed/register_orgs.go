@@ -38,10 +38,7 @@ func (r *register) provider(i int, b *rowBuf) {
 		dttpID = d.uuid()
 	}
 	var applySync any
-	switch {
-	case i%11 == 3:
-		applySync = nil
-	default:
+	if i%11 != 3 { // some providers never chose
 		applySync = d.chance(0.4)
 	}
 	created := d.moment(registerLaunch)
