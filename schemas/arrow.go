@@ -6,11 +6,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
-// ArrowType is the Arrow type a logical type travels as. Timestamps carry
-// the UTC zone so that Parquet marks them isAdjustedToUTC and BigQuery reads
+// ArrowType is the Arrow type a column travels as. Timestamps carry the
+// UTC zone so that Parquet marks them isAdjustedToUTC and BigQuery reads
 // TIMESTAMP, not DATETIME.
-func (t Type) ArrowType() arrow.DataType {
-	switch t {
+func (c Column) ArrowType() arrow.DataType {
+	switch c.Type {
 	case Bool:
 		return arrow.FixedWidthTypes.Boolean
 	case Int16:
@@ -27,8 +27,10 @@ func (t Type) ArrowType() arrow.DataType {
 		return arrow.FixedWidthTypes.Date32
 	case Timestamp:
 		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	case Numeric:
+		return &arrow.Decimal128Type{Precision: int32(c.Precision), Scale: int32(c.Scale)}
 	}
-	panic(fmt.Sprintf("schemas: no Arrow type for %v", t))
+	panic(fmt.Sprintf("schemas: no Arrow type for %v", c.Type))
 }
 
 // ArrowSchema is the schema of the record batches and the spool file.
@@ -38,7 +40,7 @@ func (c *Contract) ArrowSchema() *arrow.Schema {
 	for i, col := range cols {
 		fields[i] = arrow.Field{
 			Name:     col.Name,
-			Type:     col.Type.ArrowType(),
+			Type:     col.ArrowType(),
 			Nullable: col.Nullable,
 			Metadata: arrow.NewMetadata([]string{"description", "pii"}, []string{col.Description, col.PII.String()}),
 		}

@@ -30,11 +30,14 @@ const (
 	Timestamp
 	UUID
 	JSON
+	// Numeric is an exact decimal with the column's Precision (at most 38)
+	// and Scale.
+	Numeric
 )
 
 var typeNames = map[Type]string{
 	Bool: "bool", Int16: "int16", Int32: "int32", Int64: "int64", Float64: "float64",
-	Text: "text", Date: "date", Timestamp: "timestamp", UUID: "uuid", JSON: "json",
+	Text: "text", Date: "date", Timestamp: "timestamp", UUID: "uuid", JSON: "json", Numeric: "numeric",
 }
 
 func (t Type) String() string {
@@ -97,6 +100,9 @@ type Column struct {
 	// preflight check compares it with the live source.
 	SourceType string
 	Type       Type
+	// Precision and Scale size a Numeric column: values with more digits
+	// or more decimal places are quarantined, never rounded.
+	Precision, Scale int
 	// Nullable is false only where the source guarantees a value (NOT NULL).
 	Nullable    bool
 	Description string
@@ -240,6 +246,9 @@ func (c *Contract) Validate() error {
 		}
 		if col.Description == "" {
 			bad("column %s has no description", col.Name)
+		}
+		if col.Type == Numeric && (col.Precision < 1 || col.Precision > 38 || col.Scale < 0 || col.Scale > col.Precision) {
+			bad("column %s needs a precision from 1 to 38 and a scale from 0 to its precision", col.Name)
 		}
 		if len(col.Labels) > 0 {
 			if col.Type != Int16 && col.Type != Int32 && col.Type != Int64 {

@@ -39,7 +39,7 @@ func WriteDictionary(w io.Writer, contracts []*Contract) error {
 			if len(col.Labels) > 0 {
 				desc += " Codes: " + labelList(col.Labels) + "."
 			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", col.Name, col.Type.WarehouseType(), null, col.PII, cell(desc))
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", col.Name, col.WarehouseType(), null, col.PII, cell(desc))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

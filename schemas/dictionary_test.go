@@ -20,7 +20,7 @@ func TestDictionaryNamesEveryColumnWithItsDescriptionAndPII(t *testing.T) {
 		require.True(t, found, "no section for %s", c.Entity)
 		section, _, _ = strings.Cut(section, "\n## ")
 		for _, col := range c.Fields() {
-			require.Contains(t, section, "| `"+col.Name+"` | "+col.Type.WarehouseType()+" | ", "%s.%s is missing", c.Entity, col.Name)
+			require.Contains(t, section, "| `"+col.Name+"` | "+col.WarehouseType()+" | ", "%s.%s is missing", c.Entity, col.Name)
 		}
 	}
 	require.Contains(t, doc, "| `date_of_birth` | date | yes | personal | Trainee's date of birth. |")

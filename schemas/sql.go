@@ -34,18 +34,24 @@ func (t Type) sourceCast() string {
 		return "uuid"
 	case JSON:
 		return "jsonb"
+	case Numeric:
+		// No typmod: numeric(p,s) would round silently. The extractor
+		// checks digits and decimal places and quarantines what does not fit.
+		return "numeric"
 	}
 	panic(fmt.Sprintf("schemas: no source cast for %v", t))
 }
 
 // WarehouseType is the PostgreSQL type of the column in the reporting
 // warehouse.
-func (t Type) WarehouseType() string {
-	switch t {
+func (c Column) WarehouseType() string {
+	switch c.Type {
 	case Timestamp:
 		return "timestamptz"
+	case Numeric:
+		return fmt.Sprintf("numeric(%d,%d)", c.Precision, c.Scale)
 	default:
-		return t.sourceCast()
+		return c.Type.sourceCast()
 	}
 }
 
@@ -110,6 +116,10 @@ func (c *Contract) ChecksumSQL(relation string) string {
 			parts[i] = fmt.Sprintf("coalesce(quote_literal(%s::text), 'NULL')", ref)
 		case Timestamp:
 			parts[i] = fmt.Sprintf("coalesce(extract(epoch from %s)::text, 'NULL')", ref)
+		case Numeric:
+			// The source keeps each value's own scale (1.50), the warehouse
+			// the column's (1.500000000): compare without trailing zeros.
+			parts[i] = fmt.Sprintf("coalesce(trim_scale(%s)::text, 'NULL')", ref)
 		default:
 			parts[i] = fmt.Sprintf("coalesce(%s::text, 'NULL')", ref)
 		}
@@ -141,7 +151,7 @@ func (c *Contract) CreateTableSQL(schema, table string) []string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s %s", quote(col.Name), col.Type.WarehouseType())
+		fmt.Fprintf(&b, "%s %s", quote(col.Name), col.WarehouseType())
 		if !col.Nullable {
 			b.WriteString(" NOT NULL")
 		}

@@ -22,6 +22,9 @@ func TestValuesNoTargetCanHoldAreQuarantinedNotDropped(t *testing.T) {
 		(105, NULL, '0001-01-01 00:00:00 BC'),
 		(106, '0001-01-01', '9999-12-31 23:59:59.999999')`)
 	require.NoError(t, err)
+	_, err = b.src.Exec(ctx, `INSERT INTO samples (id, amount) VALUES
+		(107, 'NaN'), (108, 'Infinity'), (109, 1.0000000001), (110, 1e29), (111, -99999999999999999999999999999.999999999)`)
+	require.NoError(t, err)
 
 	rep := b.run(t, &samples)
 	require.Equal(t, pipeline.StatusSucceeded, rep.Status, "%v", rep.Err)
@@ -37,6 +40,10 @@ func TestValuesNoTargetCanHoldAreQuarantinedNotDropped(t *testing.T) {
 		"103 born_on 10000-01-01 (date outside the years 1 to 9999)",
 		"104 born_on -0043-03-15 (date outside the years 1 to 9999)",
 		"105 seen_at 0000-01-01 00:00:00 UTC (timestamp outside the years 1 to 9999)",
+		"107 amount NaN (numeric NaN for numeric(38,9))",
+		"108 amount Infinity (numeric infinity for numeric(38,9))",
+		"109 amount 1.0000000001 (more than 9 decimal places for numeric(38,9))",
+		"110 amount 100000000000000000000000000000 (more than 38 digits for numeric(38,9))",
 	}, got)
 
 	var source, loaded int64
@@ -46,6 +53,9 @@ func TestValuesNoTargetCanHoldAreQuarantinedNotDropped(t *testing.T) {
 	var edge string
 	require.NoError(t, b.wh.QueryRow(ctx, "SELECT born_on::text || ' ' || (seen_at AT TIME ZONE 'UTC')::text FROM reporting.samples WHERE id = 106").Scan(&edge))
 	require.Equal(t, "0001-01-01 9999-12-31 23:59:59.999999", edge, "the extremes of the range arrive exactly")
+	var amount string
+	require.NoError(t, b.wh.QueryRow(ctx, "SELECT amount::text FROM reporting.samples WHERE id = 111").Scan(&amount))
+	require.Equal(t, "-99999999999999999999999999999.999999999", amount)
 
 	// A retry of the same run does not count a row twice.
 	var count int

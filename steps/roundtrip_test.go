@@ -39,6 +39,7 @@ var samples = schemas.Contract{
 		{Name: "seen_at", SourceType: "timestamp", Type: schemas.Timestamp, Nullable: true, Description: "timestamp"},
 		{Name: "api_id", SourceType: "uuid", Type: schemas.UUID, Nullable: true, Description: "uuid"},
 		{Name: "doc", SourceType: "jsonb", Type: schemas.JSON, Nullable: true, Description: "jsonb"},
+		{Name: "amount", SourceType: "numeric", Type: schemas.Numeric, Precision: 38, Scale: 9, Nullable: true, Description: "numeric(38,9)"},
 	},
 }
 
@@ -48,8 +49,8 @@ CREATE TABLE schema_migrations (version varchar PRIMARY KEY);
 INSERT INTO schema_migrations VALUES ('20240101000000'), ('20250102030405');
 CREATE TABLE samples (
   id bigint PRIMARY KEY, flag boolean, small smallint, code integer, ratio double precision,
-  full_name citext, born_on date, seen_at timestamp(6), api_id uuid, doc jsonb);
-INSERT INTO samples VALUES
+  full_name citext, born_on date, seen_at timestamp(6), api_id uuid, doc jsonb, amount numeric);
+INSERT INTO samples (id, flag, small, code, ratio, full_name, born_on, seen_at, api_id, doc) VALUES
   (1, true, 32767, 2147483647, 1.5, 'Zoë Ó''Brien', '2000-01-01', '2024-03-31 01:00:00.123456', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"a": [1, 2, {"b": null}]}'),
   (2, false, -32768, -2147483648, 'NaN', '王小明', '0001-01-01', '1900-01-01 00:00:00', '00000000-0000-0000-0000-000000000000', '[]'),
   (-9223372036854775808, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
@@ -57,6 +58,12 @@ INSERT INTO samples VALUES
   (5, false, 1, 1, '-Infinity', 'tab	newline
 quote" backslash\ emoji 🎓 combining é RTL שלום', '1582-10-15', '1970-01-01 00:00:00.000001', NULL, '{"nested": {"deep": {"deeper": "ünïcödé"}}, "n": 1.50}'),
   (6, NULL, NULL, 7, -0.0, repeat('x', 100000), '2024-02-29', '2000-01-01 00:00:00', NULL, '{}');
+UPDATE samples SET amount = CASE id
+  WHEN 1 THEN 1.50
+  WHEN 2 THEN -12345678901234567890123456789.123456789
+  WHEN 5 THEN 0.000000001
+  WHEN 6 THEN 99999999999999999999999999999.999999999
+  WHEN 9223372036854775807 THEN 0 END;
 `
 
 type bundle struct {
@@ -127,8 +134,8 @@ func TestRoundTripEveryType(t *testing.T) {
 		sql  string
 		out  *[]string
 	}{
-		{b.src, "SELECT (id, flag, small, code, ratio, full_name::text, born_on, to_char(seen_at, 'YYYY-MM-DD HH24:MI:SS.US'), api_id, doc)::text FROM samples ORDER BY id", &srcRows},
-		{b.wh, "SELECT (id, flag, small, code, ratio, name, born_on, to_char(seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), api_id, doc)::text FROM reporting.samples ORDER BY id", &whRows},
+		{b.src, "SELECT (id, flag, small, code, ratio, full_name::text, born_on, to_char(seen_at, 'YYYY-MM-DD HH24:MI:SS.US'), api_id, doc, trim_scale(amount))::text FROM samples ORDER BY id", &srcRows},
+		{b.wh, "SELECT (id, flag, small, code, ratio, name, born_on, to_char(seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), api_id, doc, trim_scale(amount))::text FROM reporting.samples ORDER BY id", &whRows},
 	} {
 		rows, err := q.pool.Query(context.Background(), q.sql)
 		require.NoError(t, err)

@@ -30,8 +30,8 @@ type wire struct {
 	decode decoder
 }
 
-func wireFor(t schemas.Type) wire {
-	switch t {
+func wireFor(col schemas.Column) wire {
+	switch col.Type {
 	case schemas.Bool:
 		return wire{pgtype.BoolOID, fixed(1, func(b array.Builder, raw []byte) {
 			b.(*array.BooleanBuilder).Append(raw[0] != 0)
@@ -65,8 +65,21 @@ func wireFor(t schemas.Type) wire {
 		return wire{pgtype.DateOID, decodeDate}
 	case schemas.Timestamp:
 		return wire{pgtype.TimestampOID, decodeTimestamp}
+	case schemas.Numeric:
+		return wire{pgtype.NumericOID, func(b array.Builder, raw []byte) error {
+			n, reason, err := numericToDecimal(raw, col.Precision, col.Scale)
+			if err == nil && reason != "" {
+				// The validator quarantines these rows before decoding.
+				err = fmt.Errorf("%s", reason)
+			}
+			if err != nil {
+				return err
+			}
+			b.(*array.Decimal128Builder).Append(n)
+			return nil
+		}}
 	}
-	panic(fmt.Sprintf("extract: no decoder for %v", t))
+	panic(fmt.Sprintf("extract: no decoder for %v", col.Type))
 }
 
 // fixed checks the width of a fixed-size value before appending it.

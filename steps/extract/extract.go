@@ -75,7 +75,7 @@ func Stream(ctx context.Context, q Querier, c *schemas.Contract, opts Options, e
 	}
 	var checks []check
 	for i, f := range fields {
-		if v := validatorFor(f.Type); v != nil {
+		if v := validatorFor(f); v != nil {
 			checks = append(checks, check{i, v})
 		}
 	}
@@ -150,7 +150,7 @@ func checkWire(cols []schemas.Column, fields []pgconn.FieldDescription) ([]decod
 	decoders := make([]decoder, len(fields))
 	for i, f := range fields {
 		col := cols[i]
-		w := wireFor(col.Type)
+		w := wireFor(col)
 		if f.DataTypeOID != w.oid || f.Format != pgx.BinaryFormatCode {
 			return nil, fmt.Errorf("column %s arrives as type OID %d in format %d, want OID %d in binary", col.Name, f.DataTypeOID, f.Format, w.oid)
 		}

@@ -31,8 +31,15 @@ var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // it can. Only types with values outside the targets' ranges have one.
 type validator func(raw []byte) (reason, text string)
 
-func validatorFor(t schemas.Type) validator {
-	switch t {
+func validatorFor(col schemas.Column) validator {
+	switch col.Type {
+	case schemas.Numeric:
+		return func(raw []byte) (string, string) {
+			if _, reason, _ := numericToDecimal(raw, col.Precision, col.Scale); reason != "" {
+				return fmt.Sprintf("%s for numeric(%d,%d)", reason, col.Precision, col.Scale), numericText(raw)
+			}
+			return "", ""
+		}
 	case schemas.Date:
 		return func(raw []byte) (string, string) {
 			if len(raw) != 4 {

@@ -26,8 +26,8 @@ var copySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00
 // including its length word.
 type encoder func(buf []byte, col arrow.Array, i int) ([]byte, error)
 
-func encoderFor(t schemas.Type) encoder {
-	switch t {
+func encoderFor(col schemas.Column) encoder {
+	switch col.Type {
 	case schemas.Bool:
 		return func(buf []byte, col arrow.Array, i int) ([]byte, error) {
 			v := byte(0)
@@ -76,8 +76,12 @@ func encoderFor(t schemas.Type) encoder {
 			us := int64(col.(*array.Timestamp).Value(i)) - pgEpochMicros
 			return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(buf, 8), uint64(us)), nil
 		}
+	case schemas.Numeric:
+		return func(buf []byte, c arrow.Array, i int) ([]byte, error) {
+			return appendNumeric(buf, c.(*array.Decimal128).Value(i), col.Scale), nil
+		}
 	}
-	panic(fmt.Sprintf("loadwarehouse: no encoder for %v", t))
+	panic(fmt.Sprintf("loadwarehouse: no encoder for %v", col.Type))
 }
 
 func encodeUUID(buf []byte, col arrow.Array, i int) ([]byte, error) {
@@ -118,7 +122,7 @@ func newCopyStream(c *schemas.Contract, next func() (arrow.RecordBatch, error)) 
 	fields := c.Fields()
 	enc := make([]encoder, len(fields))
 	for i, col := range fields {
-		enc[i] = encoderFor(col.Type)
+		enc[i] = encoderFor(col)
 	}
 	return &copyStream{next: next, encoders: enc}
 }
