@@ -37,6 +37,23 @@ func MarkPermanent(err error) error {
 	return &permanentError{err: err}
 }
 
+// transientError marks an error as worth retrying, whatever its type: an
+// adapter that knows its errors (BigQuery's reasons) classifies them where
+// they arise.
+type transientError struct{ err error }
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
+// MarkTransient makes the runner retry a step failing with err, up to its
+// attempts.
+func MarkTransient(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &transientError{err: err}
+}
+
 // Classify decides once, from the error's type and codes (never its text),
 // whether an error is transient or permanent. Unknown errors are treated as
 // transient: retries are capped, so the worst case is a few wasted
@@ -45,6 +62,10 @@ func Classify(err error) Class {
 	var pe *permanentError
 	if errors.As(err, &pe) {
 		return Permanent
+	}
+	var te *transientError
+	if errors.As(err, &te) {
+		return Transient
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

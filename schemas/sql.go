@@ -55,6 +55,34 @@ func (c Column) WarehouseType() string {
 	}
 }
 
+// BigQueryType is the BigQuery type of the column (before any PII
+// policy). Decimals take NUMERIC when they fit it (at most 29 integer and 9
+// fractional digits), BIGNUMERIC otherwise.
+func (c Column) BigQueryType() string {
+	switch c.Type {
+	case Bool:
+		return "BOOLEAN"
+	case Int16, Int32, Int64:
+		return "INTEGER"
+	case Float64:
+		return "FLOAT"
+	case Text, UUID:
+		return "STRING"
+	case JSON:
+		return "JSON"
+	case Date:
+		return "DATE"
+	case Timestamp:
+		return "TIMESTAMP"
+	case Numeric:
+		if c.Precision-c.Scale <= 29 && c.Scale <= 9 {
+			return "NUMERIC"
+		}
+		return "BIGNUMERIC"
+	}
+	panic(fmt.Sprintf("schemas: no BigQuery type for %v", c.Type))
+}
+
 // quote makes an identifier safe to splice into SQL.
 func quote(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
 

@@ -50,37 +50,51 @@ type Writer struct {
 
 // Create starts the spool file of an entity in a run.
 func Create(dir string, runID int64, c *schemas.Contract, mem memory.Allocator) (*Writer, error) {
-	path := Path(dir, runID, c.Entity)
+	return CreateFile(Path(dir, runID, c.Entity), c.ArrowSchema(), LowCardinality(c), mem)
+}
+
+// CreateFile starts a Parquet file at path with the given schema; the
+// columns named in dictionary get dictionary encoding.
+func CreateFile(path string, schema *arrow.Schema, dictionary []string, mem memory.Allocator) (*Writer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("spool %s: %w", c.Entity, err)
+		return nil, fmt.Errorf("spool %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), c.Entity+".*.tmp")
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return nil, fmt.Errorf("spool %s: %w", c.Entity, err)
+		return nil, fmt.Errorf("spool %s: %w", path, err)
 	}
 	w := &Writer{path: path, tmp: tmp, sum: sha256.New()}
 	w.cw = &countingWriter{w: io.MultiWriter(tmp, w.sum)}
-	w.pw, err = pqarrow.NewFileWriter(c.ArrowSchema(), w.cw, writerProperties(c), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)))
+	w.pw, err = pqarrow.NewFileWriter(schema, w.cw, writerProperties(dictionary), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)))
 	if err != nil {
 		w.Abort()
-		return nil, fmt.Errorf("spool %s: %w", c.Entity, err)
+		return nil, fmt.Errorf("spool %s: %w", path, err)
 	}
 	return w, nil
+}
+
+// LowCardinality lists the contract's columns worth a dictionary.
+func LowCardinality(c *schemas.Contract) []string {
+	var out []string
+	for _, col := range c.Fields() {
+		if col.LowCardinality {
+			out = append(out, col.Name)
+		}
+	}
+	return out
 }
 
 // writerProperties compresses every column with snappy and dictionary-
 // encodes only the low-cardinality ones: on identifiers and timestamps the
 // dictionary costs a third of the CPU and saves nothing.
-func writerProperties(c *schemas.Contract) *parquet.WriterProperties {
+func writerProperties(dictionary []string) *parquet.WriterProperties {
 	opts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Snappy),
 		parquet.WithDictionaryDefault(false),
 		parquet.WithCreatedBy("nightshift"),
 	}
-	for _, col := range c.Fields() {
-		if col.LowCardinality {
-			opts = append(opts, parquet.WithDictionaryFor(col.Name, true))
-		}
+	for _, name := range dictionary {
+		opts = append(opts, parquet.WithDictionaryFor(name, true))
 	}
 	return parquet.NewWriterProperties(opts...)
 }

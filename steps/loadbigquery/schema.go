@@ -1,0 +1,112 @@
+package loadbigquery
+
+import (
+	"fmt"
+	"strings"
+
+	"cloud.google.com/go/bigquery"
+
+	"github.com/dfe-nightshift/nightshift/schemas"
+)
+
+// PIIPolicy says what happens to personal and special-category columns on
+// their way to BigQuery. The warehouse keeps them.
+type PIIPolicy string
+
+const (
+	// PIIHash replaces each value by its keyed hash (HMAC-SHA256, hex): the
+	// same person hashes alike in every table and run, so hashed columns can
+	// still be joined and counted, but not read.
+	PIIHash PIIPolicy = "hash"
+	// PIIDrop leaves the columns out.
+	PIIDrop PIIPolicy = "drop"
+)
+
+// column is one column of the BigQuery table and how it is produced.
+type column struct {
+	schemas.Column
+	hashed bool
+}
+
+// columns lists the entity's BigQuery columns under the policy.
+func columns(c *schemas.Contract, pii PIIPolicy) []column {
+	var out []column
+	for _, col := range c.Fields() {
+		if col.PII == schemas.PIINone {
+			out = append(out, column{Column: col})
+			continue
+		}
+		if pii == PIIDrop {
+			continue
+		}
+		out = append(out, column{Column: col, hashed: true})
+	}
+	return out
+}
+
+// tableSchema is the BigQuery schema of the entity under the policy, with
+// the contract's descriptions.
+func tableSchema(c *schemas.Contract, pii PIIPolicy) bigquery.Schema {
+	var s bigquery.Schema
+	for _, col := range columns(c, pii) {
+		f := &bigquery.FieldSchema{
+			Name:        col.Name,
+			Type:        bigquery.FieldType(col.BigQueryType()),
+			Required:    !col.Nullable,
+			Description: col.Description,
+		}
+		if col.hashed {
+			f.Type = bigquery.StringFieldType
+			f.Description += fmt.Sprintf(" [PII %s: pseudonymised, HMAC-SHA256 of the value in hex]", col.PII)
+		}
+		if col.Type == schemas.Numeric && !col.hashed {
+			f.Precision, f.Scale = int64(col.Precision), int64(col.Scale)
+		}
+		s = append(s, f)
+	}
+	return s
+}
+
+// SchemaChangeError is a BigQuery table whose columns the contract removed
+// or retyped: loading would lose data analysts rely on, so it is refused
+// before any load, for a person to decide.
+type SchemaChangeError struct {
+	Table   string
+	Changes []string
+}
+
+func (e *SchemaChangeError) Error() string {
+	return fmt.Sprintf("BigQuery table %s no longer matches its contract: %s; change or recreate the table deliberately", e.Table, strings.Join(e.Changes, "; "))
+}
+
+// diffSchema returns the fields of want that have is missing (additions are
+// safe), or a *SchemaChangeError when have has fields want removed or
+// retyped.
+func diffSchema(table string, have, want bigquery.Schema) (bigquery.Schema, error) {
+	byName := map[string]*bigquery.FieldSchema{}
+	for _, f := range have {
+		byName[f.Name] = f
+	}
+	wanted := map[string]bool{}
+	var added bigquery.Schema
+	var changes []string
+	for _, f := range want {
+		wanted[f.Name] = true
+		h, ok := byName[f.Name]
+		switch {
+		case !ok:
+			added = append(added, f)
+		case h.Type != f.Type || h.Repeated != f.Repeated:
+			changes = append(changes, fmt.Sprintf("column %s is %s in BigQuery, the contract says %s", f.Name, h.Type, f.Type))
+		}
+	}
+	for _, f := range have {
+		if !wanted[f.Name] {
+			changes = append(changes, fmt.Sprintf("column %s is not in the contract any more", f.Name))
+		}
+	}
+	if len(changes) > 0 {
+		return nil, &SchemaChangeError{Table: table, Changes: changes}
+	}
+	return added, nil
+}
