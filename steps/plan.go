@@ -17,6 +17,7 @@ import (
 	"github.com/dfe-nightshift/nightshift/schemas"
 	nssql "github.com/dfe-nightshift/nightshift/sql"
 	"github.com/dfe-nightshift/nightshift/steps/extract"
+	"github.com/dfe-nightshift/nightshift/steps/loadbigquery"
 	"github.com/dfe-nightshift/nightshift/steps/preflight"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 	"github.com/dfe-nightshift/nightshift/steps/spool"
@@ -36,6 +37,8 @@ type Deps struct {
 	// Views are the analyst views the loads keep pointing at the current
 	// tables (nssql.Views()).
 	Views []nssql.View
+	// BigQuery is the BigQuery sink; nil when it is off.
+	BigQuery *loadbigquery.Target
 }
 
 // Plan is the tasks of one run, with the source snapshots they read.
@@ -103,6 +106,9 @@ func NewPlan(ctx context.Context, runID int64, d Deps, contracts []*schemas.Cont
 	for _, c := range contracts {
 		e := &entity{runID: runID, deps: d, contract: c, pool: d.Sources[c.Source], snapshot: snaps[c.Source]}
 		steps := []pipeline.Step{&extractStep{e}, &loadWarehouseStep{e}}
+		if d.BigQuery != nil {
+			steps = append(steps, &loadBigQueryStep{e})
+		}
 		if c.History {
 			steps = append(steps, &historyStep{e})
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/dfe-nightshift/nightshift/schemas"
 	nssql "github.com/dfe-nightshift/nightshift/sql"
 	"github.com/dfe-nightshift/nightshift/steps"
+	"github.com/dfe-nightshift/nightshift/steps/spool"
 )
 
 type runOptions struct {
@@ -99,7 +101,12 @@ func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOption
 	if err != nil {
 		return pipeline.Report{}, err
 	}
-	deps := steps.Deps{Sources: sources, Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize, Views: views}
+	bq, closeBQ, err := openBigQuery(ctx, cfg)
+	if err != nil {
+		return pipeline.Report{}, err
+	}
+	defer closeBQ()
+	deps := steps.Deps{Sources: sources, Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize, Views: views, BigQuery: bq}
 	rep, err := runner.Do(ctx, run, cfg.Run.Deadline, func(ctx context.Context, run *pipeline.Run) ([]pipeline.Task, func(), error) {
 		plan, err := steps.NewPlan(ctx, run.ID, deps, contracts)
 		if err != nil {
@@ -121,6 +128,11 @@ func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOption
 		fmt.Fprintf(a.stderr, "note: run %d had died without finishing; it is now marked abandoned\n", id)
 	}
 	printReport(a, rep)
+	if bq == nil {
+		fmt.Fprintf(a.stdout, "BigQuery: off (no bigquery.project configured); the Parquet files are in %s\n", spoolRunDir(cfg, rep.Run.ID))
+	} else {
+		fmt.Fprintf(a.stdout, "BigQuery: dataset %s.%s\n", cfg.BigQuery.Project, cfg.BigQuery.Dataset)
+	}
 	switch rep.Status {
 	case pipeline.StatusSucceeded:
 		return rep, nil
@@ -141,6 +153,14 @@ func printReport(a *app, rep pipeline.Report) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(a.stdout, "run %d %s in %s\n", rep.Run.ID, rep.Status, rep.Elapsed.Round(10*time.Millisecond))
+}
+
+func spoolRunDir(cfg config.Config, runID int64) string {
+	dir, err := filepath.Abs(filepath.Dir(spool.Path(cfg.Spool.Dir, runID, "x")))
+	if err != nil {
+		return cfg.Spool.Dir
+	}
+	return dir
 }
 
 func selectContracts(entities []string) ([]*schemas.Contract, error) {

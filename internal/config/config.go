@@ -30,9 +30,30 @@ type Config struct {
 	// to its database.
 	Sources   map[string]Database `yaml:"sources"`
 	Warehouse Warehouse           `yaml:"warehouse"`
+	BigQuery  BigQuery            `yaml:"bigquery"`
 	Spool     Spool               `yaml:"spool"`
 	Run       Run                 `yaml:"run"`
 }
+
+// BigQuery is the BigQuery sink. With no project it is off.
+type BigQuery struct {
+	Project  string `yaml:"project"`
+	Dataset  string `yaml:"dataset"`
+	Location string `yaml:"location"`
+	// CredentialsFile is a service account key file; empty means
+	// Application Default Credentials.
+	CredentialsFile string `yaml:"credentials_file"`
+	// Endpoint overrides the API's address (tests, emulators).
+	Endpoint string `yaml:"endpoint"`
+	// PII is what happens to personal columns: hash (HMAC-SHA256 with the
+	// key in NIGHTSHIFT_PII_HMAC_KEY) or drop.
+	PII string `yaml:"pii"`
+	// PIIKey is set only from the environment.
+	PIIKey string `yaml:"-"`
+}
+
+// Enabled says whether runs load BigQuery.
+func (b BigQuery) Enabled() bool { return b.Project != "" }
 
 // Database is a PostgreSQL connection. URL is a postgres:// URL or a
 // key=value connection string without a password.
@@ -88,6 +109,7 @@ func Defaults() Config {
 		Environment: "development",
 		Sources:     map[string]Database{},
 		Warehouse:   Warehouse{Schema: "reporting"},
+		BigQuery:    BigQuery{Dataset: "nightshift", Location: "europe-west2", PII: "hash"},
 		Spool:       Spool{Dir: "spool"},
 		Run: Run{
 			BatchSize: 65536, Parallelism: 2, MaxAttempts: 3,
@@ -163,6 +185,18 @@ func applyEnv(cfg *Config, env []string) error {
 			cfg.Warehouse.Schema = value
 		case name == "SPOOL_DIR":
 			cfg.Spool.Dir = value
+		case name == "BIGQUERY_PROJECT":
+			cfg.BigQuery.Project = value
+		case name == "BIGQUERY_DATASET":
+			cfg.BigQuery.Dataset = value
+		case name == "BIGQUERY_LOCATION":
+			cfg.BigQuery.Location = value
+		case name == "BIGQUERY_CREDENTIALS_FILE":
+			cfg.BigQuery.CredentialsFile = value
+		case name == "BIGQUERY_ENDPOINT":
+			cfg.BigQuery.Endpoint = value
+		case name == "PII_HMAC_KEY":
+			cfg.BigQuery.PIIKey = value
 		case strings.HasPrefix(name, "SOURCE_") && (strings.HasSuffix(name, "_URL") || strings.HasSuffix(name, "_PASSWORD")):
 			rest := strings.TrimPrefix(name, "SOURCE_")
 			field := rest[strings.LastIndex(rest, "_")+1:]
@@ -233,6 +267,20 @@ func (c *Config) Validate() error {
 			bad(setting, fmt.Sprintf("is required (set it in the config file or NIGHTSHIFT_SOURCE_%s_URL)", strings.ToUpper(name)))
 		} else if err := checkURL(u); err != nil {
 			bad(setting, err.Error())
+		}
+	}
+	if c.BigQuery.Enabled() {
+		if c.BigQuery.Dataset == "" {
+			bad("bigquery.dataset", "is required when bigquery.project is set")
+		}
+		switch c.BigQuery.PII {
+		case "hash":
+			if len(c.BigQuery.PIIKey) < 32 {
+				bad("NIGHTSHIFT_PII_HMAC_KEY", "must hold a secret of at least 32 characters when bigquery.pii is hash")
+			}
+		case "drop":
+		default:
+			bad("bigquery.pii", fmt.Sprintf("must be hash or drop, not %q", c.BigQuery.PII))
 		}
 	}
 	if c.Warehouse.Schema == "" {

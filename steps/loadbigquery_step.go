@@ -1,0 +1,32 @@
+package steps
+
+import (
+	"context"
+
+	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/steps/loadbigquery"
+)
+
+// loadBigQueryStep loads the spool file into BigQuery.
+type loadBigQueryStep struct{ e *entity }
+
+func (s *loadBigQueryStep) Name() string { return "load-bigquery" }
+
+func (s *loadBigQueryStep) Run(ctx context.Context, attempt int) (pipeline.Outcome, error) {
+	e := s.e
+	if e.file.Path == "" {
+		return pipeline.Outcome{}, pipeline.MarkPermanent(errNoExtract)
+	}
+	load := loadbigquery.Load{
+		Target: *e.deps.BigQuery, Contract: e.contract, File: e.file, RunID: e.runID, Attempt: attempt,
+		BatchSize: e.deps.BatchSize, Mem: e.deps.Mem,
+	}
+	res, err := load.Run(ctx)
+	if err != nil {
+		return pipeline.Outcome{}, err
+	}
+	return pipeline.Outcome{
+		Rows: res.Rows, Bytes: res.Bytes,
+		Detail: map[string]any{"dataset": e.deps.BigQuery.Dataset, "table": e.contract.Entity, "job": res.JobID, "kept_previous": res.KeptPrevious},
+	}, nil
+}
