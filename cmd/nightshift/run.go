@@ -19,6 +19,7 @@ import (
 	"github.com/dfe-nightshift/nightshift/schemas"
 	nssql "github.com/dfe-nightshift/nightshift/sql"
 	"github.com/dfe-nightshift/nightshift/steps"
+	"github.com/dfe-nightshift/nightshift/steps/loadbigquery"
 	"github.com/dfe-nightshift/nightshift/steps/spool"
 )
 
@@ -123,6 +124,14 @@ func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOption
 	}
 	if err != nil {
 		return rep, err
+	}
+	if bq != nil {
+		// The run's outcome is decided and recorded; the BigQuery copy of
+		// the ledger is a report of it, so its failure is only logged.
+		lctx := context.WithoutCancel(ctx)
+		if err := loadbigquery.LoadLedger(lctx, *bq, wh, rep.Run.StartedAt, cfg.Spool.Dir); err != nil {
+			a.log.Error("could not load the run ledger into BigQuery", "run", rep.Run.ID, "err", err)
+		}
 	}
 	for _, id := range rep.Abandoned {
 		fmt.Fprintf(a.stderr, "note: run %d had died without finishing; it is now marked abandoned\n", id)
