@@ -204,4 +204,3 @@ func writeLedgerFile(ctx context.Context, wh Querier, day time.Time, path string
 	}
 	return w.Close()
 }
-
