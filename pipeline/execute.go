@@ -47,6 +47,7 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 	}
 	for _, id := range abandoned {
 		r.Log.Warn("an earlier run died without finishing; marked abandoned", "run", id)
+		r.notifyAbandoned(ctx, id)
 	}
 	if err := r.Ledger.Start(ctx, run); err != nil {
 		return Report{}, err
@@ -69,7 +70,11 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 		}
 		rep.Status, rep.Err, rep.Elapsed = status, err, time.Since(start)
 		rep.Run = *run
-		if lerr := r.Ledger.Finish(ctx, run.ID, status, err, rep.Results); lerr != nil {
+		lerr := r.Ledger.Finish(ctx, run.ID, status, err, rep.Results)
+		// Exactly one terminal notification, whatever happened, after the
+		// ledger says how the run ended.
+		r.notify(ctx, notification(run, rep))
+		if lerr != nil {
 			return rep, errors.Join(err, lerr)
 		}
 		return rep, nil
@@ -103,6 +108,16 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 		err = errors.Join(context.Cause(runCtx), err)
 	}
 	return finish(status, err)
+}
+
+// notifyAbandoned sends the terminal notification a dead run never sent.
+func (r *Runner) notifyAbandoned(ctx context.Context, id int64) {
+	run, err := r.Ledger.Get(ctx, id)
+	if err != nil {
+		r.Log.Error("could not read an abandoned run to report it", "run", id, "err", err)
+		return
+	}
+	r.notify(ctx, notification(&run.Run, Report{Run: run.Run, Status: StatusAbandoned, Err: errors.New(run.Error), Elapsed: run.FinishedAt.Sub(run.StartedAt)}))
 }
 
 // heartbeat refreshes the run's heartbeat until stopped, and aborts the run

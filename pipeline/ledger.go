@@ -246,3 +246,29 @@ func (l *Ledger) Unfinished(ctx context.Context, runID int64) (Run, []string, er
 	}
 	return run, out, nil
 }
+
+// RunRecord is a run as recorded, for reports about it.
+type RunRecord struct {
+	Run
+	Status     Status
+	Error      string
+	FinishedAt time.Time
+}
+
+// Get reads one run.
+func (l *Ledger) Get(ctx context.Context, id int64) (RunRecord, error) {
+	var r RunRecord
+	var finished *time.Time
+	err := l.pool.QueryRow(ctx, `
+		SELECT id, env, trigger, mode, entities, coalesce(reason, ''), started_by, started_at, source_versions,
+		       status, coalesce(error, ''), finished_at
+		FROM nightshift.runs WHERE id = $1`, id).Scan(&r.ID, &r.Env, &r.Trigger, &r.Mode, &r.Entities, &r.Reason, &r.StartedBy,
+		&r.StartedAt, &r.SourceVersions, &r.Status, &r.Error, &finished)
+	if err != nil {
+		return r, fmt.Errorf("ledger: run %d: %w", id, err)
+	}
+	if finished != nil {
+		r.FinishedAt = *finished
+	}
+	return r, nil
+}

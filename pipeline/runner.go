@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,12 @@ type Runner struct {
 	Retry       RetryPolicy
 	Parallelism int
 	Log         *slog.Logger
+	// Notifiers each get exactly one terminal notification per run.
+	Notifiers []Notifier
+	// NotifyBackoff spaces the retries of a failed notification.
+	NotifyBackoff time.Duration
+	// NotifyFailures counts notifications that could not be delivered.
+	NotifyFailures atomic.Int64
 }
 
 // Execute runs every task and returns each entity's result in task order.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/dfe-nightshift/nightshift/internal/config"
 	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/pipeline/notify"
 	"github.com/dfe-nightshift/nightshift/schemas"
 	nssql "github.com/dfe-nightshift/nightshift/sql"
 	"github.com/dfe-nightshift/nightshift/steps"
@@ -86,9 +89,11 @@ func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOption
 	}()
 
 	runner := &pipeline.Runner{
-		Ledger:      pipeline.NewLedger(wh),
-		Parallelism: cfg.Run.Parallelism,
-		Log:         a.log,
+		Ledger:        pipeline.NewLedger(wh),
+		Parallelism:   cfg.Run.Parallelism,
+		Log:           a.log,
+		Notifiers:     notifiers(cfg, a.log),
+		NotifyBackoff: 2 * time.Second,
 		Retry: pipeline.RetryPolicy{
 			MaxAttempts: cfg.Run.MaxAttempts, BaseDelay: cfg.Run.RetryBase,
 			MaxDelay: cfg.Run.RetryMax, AttemptTimeout: cfg.Run.AttemptTimeout,
@@ -162,6 +167,22 @@ func printReport(a *app, rep pipeline.Report) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(a.stdout, "run %d %s in %s\n", rep.Run.ID, rep.Status, rep.Elapsed.Round(10*time.Millisecond))
+}
+
+// notifiers are the log, and each webhook the environment names.
+func notifiers(cfg config.Config, log *slog.Logger) []pipeline.Notifier {
+	hc := &http.Client{Timeout: 10 * time.Second}
+	out := []pipeline.Notifier{&notify.Log{Logger: log}}
+	if u := cfg.Notify.SlackURL; u != "" {
+		out = append(out, &notify.Slack{URL: u, Client: hc})
+	}
+	if u := cfg.Notify.TeamsURL; u != "" {
+		out = append(out, &notify.Teams{URL: u, Client: hc})
+	}
+	if u := cfg.Notify.WebhookURL; u != "" {
+		out = append(out, &notify.Webhook{URL: u, Client: hc})
+	}
+	return out
 }
 
 func spoolRunDir(cfg config.Config, runID int64) string {

@@ -31,6 +31,7 @@ type Config struct {
 	Sources   map[string]Database `yaml:"sources"`
 	Warehouse Warehouse           `yaml:"warehouse"`
 	BigQuery  BigQuery            `yaml:"bigquery"`
+	Notify    Notify              `yaml:"-"`
 	Spool     Spool               `yaml:"spool"`
 	Run       Run                 `yaml:"run"`
 }
@@ -50,6 +51,14 @@ type BigQuery struct {
 	PII string `yaml:"pii"`
 	// PIIKey is set only from the environment.
 	PIIKey string `yaml:"-"`
+}
+
+// Notify holds the webhooks a run's terminal notification goes to, besides
+// the log. Webhook URLs carry their secret, so they come only from the
+// environment: NIGHTSHIFT_SLACK_WEBHOOK_URL, NIGHTSHIFT_TEAMS_WEBHOOK_URL,
+// NIGHTSHIFT_WEBHOOK_URL.
+type Notify struct {
+	SlackURL, TeamsURL, WebhookURL string
 }
 
 // Enabled says whether runs load BigQuery.
@@ -197,6 +206,12 @@ func applyEnv(cfg *Config, env []string) error {
 			cfg.BigQuery.Endpoint = value
 		case name == "PII_HMAC_KEY":
 			cfg.BigQuery.PIIKey = value
+		case name == "SLACK_WEBHOOK_URL":
+			cfg.Notify.SlackURL = value
+		case name == "TEAMS_WEBHOOK_URL":
+			cfg.Notify.TeamsURL = value
+		case name == "WEBHOOK_URL":
+			cfg.Notify.WebhookURL = value
 		case strings.HasPrefix(name, "SOURCE_") && (strings.HasSuffix(name, "_URL") || strings.HasSuffix(name, "_PASSWORD")):
 			rest := strings.TrimPrefix(name, "SOURCE_")
 			field := rest[strings.LastIndex(rest, "_")+1:]
