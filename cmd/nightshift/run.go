@@ -30,6 +30,8 @@ type runOptions struct {
 	entities []string
 	reason   string
 	trigger  pipeline.Trigger
+	// restore puts back each entity's previous version instead of loading.
+	restore bool
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -57,6 +59,11 @@ Exit codes: 0 succeeded, 1 failed, 2 configuration error, 130 aborted (Ctrl-C).`
 			if err != nil {
 				return err
 			}
+			if (pipeline.Guard{Env: cfg.Environment}).Production() {
+				if err := guard(cfg.Environment, "run", opts.reason, "", false); err != nil {
+					return err
+				}
+			}
 			_, err = a.runPipeline(cmd.Context(), cfg, opts)
 			return err
 		},
@@ -78,9 +85,11 @@ func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOption
 		return pipeline.Report{}, err
 	}
 	defer wh.Close()
-	sources, err := openSources(ctx, cfg, contracts)
-	if err != nil {
-		return pipeline.Report{}, err
+	var sources map[string]*pgxpool.Pool
+	if !opts.restore {
+		if sources, err = openSources(ctx, cfg, contracts); err != nil {
+			return pipeline.Report{}, err
+		}
 	}
 	defer func() {
 		for _, p := range sources {
@@ -114,6 +123,13 @@ func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOption
 	defer closeBQ()
 	deps := steps.Deps{Sources: sources, Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize, Views: views, BigQuery: bq}
 	rep, err := runner.Do(ctx, run, cfg.Run.Deadline, func(ctx context.Context, run *pipeline.Run) ([]pipeline.Task, func(), error) {
+		if opts.restore {
+			var tasks []pipeline.Task
+			for _, c := range contracts {
+				tasks = append(tasks, steps.RestoreTask(run.ID, deps, c))
+			}
+			return tasks, func() {}, nil
+		}
 		plan, err := steps.NewPlan(ctx, run.ID, deps, contracts)
 		if err != nil {
 			return nil, nil, err

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dfe-nightshift/nightshift/internal/pgtest"
+	"github.com/dfe-nightshift/nightshift/schemas"
+)
+
+func TestRestoreBringsBackThePreviousVersionExactly(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, 0.05)
+	trainees := schemas.Trainees.ChecksumSQL("reporting.trainees")
+	previous := schemas.Trainees.ChecksumSQL("reporting.trainees__previous")
+	require.Equal(t, exitOK, cli(t, nil, "--config", p.config, "run").code)
+	first := checksum(t, p.wh, trainees)
+	_, err := pgtest.Pool(t, p.src).Exec(context.Background(), "UPDATE trainees SET last_name = 'Changed' WHERE id % 4 = 0")
+	require.NoError(t, err)
+	require.Equal(t, exitOK, cli(t, nil, "--config", p.config, "run").code)
+	second := checksum(t, p.wh, trainees)
+	require.NotEqual(t, first, second)
+
+	r := cli(t, nil, "--config", p.config, "restore", "--entity", "trainees")
+	require.Equal(t, exitUsage, r.code, "a restore needs a reason")
+	require.Contains(t, r.stderr, "--reason is required")
+
+	r = cli(t, nil, "--config", p.config, "restore", "--entity", "trainees", "--reason", "bad surnames")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Equal(t, first, checksum(t, p.wh, trainees), "the previous version is back, exactly")
+	require.Equal(t, second, checksum(t, p.wh, previous), "and the restore can itself be undone")
+
+	r = cli(t, nil, "--config", p.config, "runs")
+	require.Equal(t, exitOK, r.code)
+	require.Contains(t, strings.Split(r.stdout, "\n")[1], "restore")
+	require.Contains(t, strings.Split(r.stdout, "\n")[1], "bad surnames")
+}
+
+func TestProductionRestoreNeedsConfirmation(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, 0.05)
+	require.Equal(t, exitOK, cli(t, nil, "--config", p.config, "run").code)
+	require.Equal(t, exitOK, cli(t, nil, "--config", p.config, "run").code)
+	before := checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees"))
+	prod := []string{"NIGHTSHIFT_ENV=production"}
+
+	r := cli(t, prod, "--config", p.config, "restore", "--entity", "trainees", "--reason", "oops")
+	require.Equal(t, exitLocked, r.code, r.stderr)
+	require.Contains(t, r.stderr, "ENVIRONMENT: PRODUCTION")
+	require.Contains(t, r.stderr, "--confirm production")
+	r = cli(t, prod, "--config", p.config, "restore", "--entity", "trainees", "--reason", "oops", "--confirm", "staging")
+	require.Equal(t, exitLocked, r.code, r.stderr)
+	require.Equal(t, before, checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees")), "nothing changed")
+
+	r = cli(t, prod, "--config", p.config, "run")
+	require.Equal(t, exitUsage, r.code, "a manual production run needs a reason")
+	require.Contains(t, r.stderr, "--reason is required")
+
+	r = cli(t, prod, "--config", p.config, "restore", "--entity", "trainees", "--reason", "oops", "--confirm", "production")
+	require.Equal(t, exitOK, r.code, r.stderr)
+}
