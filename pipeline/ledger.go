@@ -247,6 +247,21 @@ func (l *Ledger) Unfinished(ctx context.Context, runID int64) (Run, []string, er
 	return run, out, nil
 }
 
+// LastScheduledSuccess is when the last successful run of a schedule
+// started (zero if none).
+func (l *Ledger) LastScheduledSuccess(ctx context.Context, schedule string) (time.Time, error) {
+	var t *time.Time
+	err := l.pool.QueryRow(ctx, `SELECT max(started_at) FROM nightshift.runs
+		WHERE trigger = 'schedule' AND reason = $1 AND status = 'succeeded'`, ScheduleReason(schedule)).Scan(&t)
+	if err != nil || t == nil {
+		return time.Time{}, err
+	}
+	return *t, nil
+}
+
+// ScheduleReason is the reason recorded for a run a schedule started.
+func ScheduleReason(schedule string) string { return "schedule " + schedule }
+
 // RunRecord is a run as recorded, for reports about it.
 type RunRecord struct {
 	Run

@@ -100,6 +100,25 @@ func nextAction(run *Run, rep Report) string {
 	return fmt.Sprintf("Read the error above; fix its cause, then `nightshift retry %d` re-runs only the failed entities.", run.ID)
 }
 
+// StatusOverdue is the status of an overdue alert: a schedule whose firing
+// has not succeeded by its deadline.
+const StatusOverdue Status = "overdue"
+
+// NotifyOverdue sends an overdue alert to every notifier.
+func (r *Runner) NotifyOverdue(ctx context.Context, env string, a OverdueAlert) {
+	last := "never"
+	if !a.LastSuccess.IsZero() {
+		last = a.LastSuccess.UTC().Format(time.RFC3339)
+	}
+	r.notify(ctx, Notification{
+		Version: NotificationVersion, Env: env, Trigger: TriggerSchedule, Status: StatusOverdue,
+		StartedBy: "schedule " + a.Schedule, StartedAt: a.FiredAt, Entities: []EntityNotice{},
+		Error: fmt.Sprintf("schedule %s fired at %s has not succeeded by its deadline %s; last success: %s",
+			a.Schedule, a.FiredAt.UTC().Format(time.RFC3339), a.Deadline.UTC().Format(time.RFC3339), last),
+		NextAction: "Look at `nightshift runs` for the night's run: still running, failed, or never started (is the scheduler up?).",
+	})
+}
+
 // notifyAttempts caps the delivery attempts of one notifier.
 const notifyAttempts = 3
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,4 +63,14 @@ func TestProductionRestoreNeedsConfirmation(t *testing.T) {
 
 	r = cli(t, prod, "--config", p.config, "restore", "--entity", "trainees", "--reason", "oops", "--confirm", "production")
 	require.Equal(t, exitOK, r.code, r.stderr)
+}
+
+func TestScheduleRefusesAnInvalidScheduleFileAtStart(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, 0.05)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "nightly.yaml"), []byte("name: nightly\ncron: \"0 2 * * *\"\ntimezone: Mars/Olympus\n"), 0o600))
+	r := cli(t, nil, "--config", p.config, "schedule", "--dir", dir)
+	require.Equal(t, exitUsage, r.code, r.stderr)
+	require.Contains(t, r.stderr, "nightly.yaml: timezone: \"Mars/Olympus\" is not a time zone")
 }

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/schedules"
+	"github.com/dfe-nightshift/nightshift/schemas"
+)
+
+func (a *app) scheduleCommand() *cobra.Command {
+	var dir string
+	var grace time.Duration
+	cmd := &cobra.Command{
+		Use:   "schedule",
+		Short: "Run the pipeline on the schedules in schedules/*.yaml, as a daemon",
+		Long: `Start the scheduler: read every schedule file (name, cron spec, time zone — Europe/London
+by default —, entities, mode, deadline) and run the pipeline at each firing. An invalid
+schedule file stops the daemon at start, naming the file, the field and the reason.
+
+A firing while a run is active is skipped. At start, a firing missed within --grace
+that has not succeeded since is caught up. When a schedule's firing has not succeeded
+by its deadline, one overdue alert goes out through the notifiers (a dead man's switch:
+it does not depend on the run reporting anything). SIGTERM or SIGINT aborts the run in
+flight cleanly and exits.`,
+		Example: `  nightshift schedule --dir schedules`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			list, err := schedules.Load(dir, schemas.Names())
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			wh, err := openWarehouse(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer wh.Close()
+			ledger := pipeline.NewLedger(wh)
+			alerter := &pipeline.Runner{Ledger: ledger, Log: a.log, Notifiers: notifiers(cfg, a.log), NotifyBackoff: 2 * time.Second}
+			sc := &pipeline.Scheduler{
+				Schedules: list,
+				Grace:     grace,
+				Log:       a.log,
+				Fire: func(ctx context.Context, s schedules.Schedule, at time.Time) (pipeline.Status, error) {
+					rep, err := a.runPipeline(ctx, cfg, runOptions{
+						entities: s.Entities, reason: pipeline.ScheduleReason(s.Name), trigger: pipeline.TriggerSchedule,
+					})
+					if rep.Status != "" {
+						return rep.Status, nil
+					}
+					return "", err
+				},
+				LastSuccess: ledger.LastScheduledSuccess,
+				Alert: func(ctx context.Context, al pipeline.OverdueAlert) {
+					a.log.Error("schedule overdue", "schedule", al.Schedule, "fired_at", al.FiredAt, "deadline", al.Deadline)
+					alerter.NotifyOverdue(ctx, cfg.Environment, al)
+				},
+			}
+			for _, s := range list {
+				fmt.Fprintf(a.stdout, "schedule %s (%s): %q in %s, next at %s\n", s.Name, s.File, s.Cron, s.Timezone, s.Next(time.Now()).Format(time.RFC3339))
+			}
+			return sc.Loop(ctx)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "schedules", "directory of schedule files")
+	cmd.Flags().DurationVar(&grace, "grace", 3*time.Hour, "how late a missed firing is still caught up at start")
+	return cmd
+}
