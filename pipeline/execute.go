@@ -71,6 +71,9 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 		rep.Status, rep.Err, rep.Elapsed = status, err, time.Since(start)
 		rep.Run = *run
 		lerr := r.Ledger.Finish(ctx, run.ID, status, err, rep.Results)
+		if r.Observer != nil {
+			r.Observer.RunFinished(rep)
+		}
 		// Exactly one terminal notification, whatever happened, after the
 		// ledger says how the run ended.
 		r.notify(ctx, notification(run, rep))

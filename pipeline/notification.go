@@ -141,6 +141,9 @@ func (r *Runner) notify(ctx context.Context, n Notification) {
 		}
 		if err != nil {
 			r.NotifyFailures.Add(1)
+			if r.Observer != nil {
+				r.Observer.NotifyFailed(nt.Name())
+			}
 			r.Log.Error("could not notify", "notifier", nt.Name(), "run", n.RunID, "attempts", notifyAttempts, "err", err)
 		}
 	}

@@ -24,6 +24,16 @@ type Runner struct {
 	NotifyBackoff time.Duration
 	// NotifyFailures counts notifications that could not be delivered.
 	NotifyFailures atomic.Int64
+	// Observer, when set, is told about every attempt and every run (the
+	// Prometheus metrics).
+	Observer Observer
+}
+
+// Observer watches a runner's work.
+type Observer interface {
+	StepAttempted(entity, step string, attempt int, d time.Duration, out Outcome, err error)
+	RunFinished(rep Report)
+	NotifyFailed(notifier string)
 }
 
 // Execute runs every task and returns each entity's result in task order.
@@ -80,6 +90,9 @@ func (r *Runner) runStep(ctx context.Context, run *Run, entity string, step Step
 		}
 		started := time.Now()
 		out, err := r.attempt(ctx, step, attempt)
+		if r.Observer != nil {
+			r.Observer.StepAttempted(entity, step.Name(), attempt, time.Since(started), out, err)
+		}
 		if err == nil {
 			log.Info("step succeeded", "attempt", attempt, "rows", out.Rows, "seconds", time.Since(started).Seconds())
 			return out, attempt, r.Ledger.FinishStep(ctx, id, StatusSucceeded, out, nil, "")

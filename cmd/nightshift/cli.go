@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dfe-nightshift/nightshift/internal/config"
+	"github.com/dfe-nightshift/nightshift/pipeline"
 )
 
 // Exit codes, as documented in README.md.
@@ -45,6 +46,8 @@ type app struct {
 	env            []string
 	configPath     string
 	log            *slog.Logger
+	// observer watches the runs (the daemon's Prometheus metrics).
+	observer pipeline.Observer
 }
 
 // Main runs the CLI and returns the process exit code.

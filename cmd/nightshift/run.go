@@ -103,6 +103,7 @@ func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOption
 		Log:           a.log,
 		Notifiers:     notifiers(cfg, a.log),
 		NotifyBackoff: 2 * time.Second,
+		Observer:      a.observer,
 		Retry: pipeline.RetryPolicy{
 			MaxAttempts: cfg.Run.MaxAttempts, BaseDelay: cfg.Run.RetryBase,
 			MaxDelay: cfg.Run.RetryMax, AttemptTimeout: cfg.Run.AttemptTimeout,

@@ -3,17 +3,20 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/pipeline/metrics"
 	"github.com/dfe-nightshift/nightshift/schedules"
 	"github.com/dfe-nightshift/nightshift/schemas"
 )
 
 func (a *app) scheduleCommand() *cobra.Command {
-	var dir string
+	var dir, listen string
 	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "schedule",
@@ -65,6 +68,16 @@ flight cleanly and exits.`,
 					alerter.NotifyOverdue(ctx, cfg.Environment, al)
 				},
 			}
+			m := metrics.New()
+			a.observer = m
+			srv := &http.Server{Addr: listen, Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("--listen %s: %w", listen, err))
+			}
+			go func() { _ = srv.Serve(ln) }()
+			defer func() { _ = srv.Shutdown(context.WithoutCancel(ctx)) }()
+			fmt.Fprintf(a.stdout, "serving /healthz and /metrics on http://%s\n", ln.Addr())
 			for _, s := range list {
 				fmt.Fprintf(a.stdout, "schedule %s (%s): %q in %s, next at %s\n", s.Name, s.File, s.Cron, s.Timezone, s.Next(time.Now()).Format(time.RFC3339))
 			}
@@ -73,5 +86,6 @@ flight cleanly and exits.`,
 	}
 	cmd.Flags().StringVar(&dir, "dir", "schedules", "directory of schedule files")
 	cmd.Flags().DurationVar(&grace, "grace", 3*time.Hour, "how late a missed firing is still caught up at start")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:9464", "address of the /healthz and /metrics endpoints (loopback by default)")
 	return cmd
 }
