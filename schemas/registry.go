@@ -8,7 +8,10 @@ import (
 
 // registry holds every contract, in the order entities are listed and run.
 var registry = []*Contract{
-	&Trainees,
+	&Trainees, &TraineeWithdrawals, &TraineeWithdrawalReasons, &WithdrawalReasons, &Providers, &AcademicCycles,
+	&Schools, &LeadProviders, &DeliveryPartners, &Teachers,
+	&ECTAtSchoolPeriods, &MentorAtSchoolPeriods, &MentorshipPeriods, &InductionPeriods, &TrainingPeriods,
+	&Declarations, &RegisterStatuses, &RECTStatuses,
 }
 
 // All returns every contract in a stable order.

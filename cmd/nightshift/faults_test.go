@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dfe-nightshift/nightshift/internal/pgtest"
+	"github.com/dfe-nightshift/nightshift/internal/seed"
 	"github.com/dfe-nightshift/nightshift/schemas"
 )
 
@@ -59,8 +60,13 @@ type project struct {
 func newProject(t *testing.T, scale float64) project {
 	t.Helper()
 	p := project{src: seedRegister(t, scale), wh: pgtest.NewWarehouse(t)}
+	rect := pgtest.NewDatabase(t)
+	conn := pgtest.Connect(t, rect)
+	require.NoError(t, seed.CreateSchema(context.Background(), conn, "rect"))
+	_, err := seed.Seed(context.Background(), conn, "rect", seed.Options{Scale: 0.05, Seed: 1})
+	require.NoError(t, err)
 	p.config = writeConfig(t, "environment: test\nwarehouse:\n  url: "+p.wh+"\nsources:\n  register:\n    url: "+p.src+
-		"\nspool:\n  dir: "+t.TempDir()+"\nrun:\n  retry_base: 10ms\n  retry_max: 50ms\n")
+		"\n  rect:\n    url: "+rect+"\nspool:\n  dir: "+t.TempDir()+"\nrun:\n  retry_base: 10ms\n  retry_max: 50ms\n")
 	return p
 }
 
@@ -133,7 +139,7 @@ func TestSecondRunExitsFourAndAbortExits130(t *testing.T) {
 
 	r = cli(t, nil, "--config", p.config, "retry", "2")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	require.Contains(t, r.stdout, "retrying trainees from run 2")
+	require.Contains(t, r.stdout, "retrying trainees")
 	require.Equal(t, checksum(t, p.src, schemas.Trainees.SourceChecksumSQL()), checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees")))
 	r = cli(t, nil, "--config", p.config, "retry", "3")
 	require.Equal(t, exitOK, r.code, r.stderr)

@@ -132,7 +132,7 @@ func TestRunTwiceLeavesIdenticalTablesAndKeepsPrevious(t *testing.T) {
 	first := checksum(t, wh, c.ChecksumSQL("reporting.trainees"))
 	require.Equal(t, source, first)
 
-	r = cli(t, nil, "--config", path, "run")
+	r = cli(t, nil, "--config", path, "run", "--entity", "trainees")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Equal(t, first, checksum(t, wh, c.ChecksumSQL("reporting.trainees")), "a second run leaves the table identical")
 	require.Equal(t, first, checksum(t, wh, c.ChecksumSQL("reporting.trainees__previous")), "__previous holds the load before")
@@ -181,7 +181,7 @@ func TestRunNeverWritesToTheSource(t *testing.T) {
 		return names
 	}
 	before := list()
-	r := cli(t, nil, "--config", path, "run")
+	r := cli(t, nil, "--config", path, "run", "--entity", "trainees", "--entity", "register_statuses")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Equal(t, before, list(), "nothing is created in the source")
 }

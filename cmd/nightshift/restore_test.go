@@ -34,6 +34,10 @@ func TestRestoreBringsBackThePreviousVersionExactly(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Equal(t, first, checksum(t, p.wh, trainees), "the previous version is back, exactly")
 	require.Equal(t, second, checksum(t, p.wh, previous), "and the restore can itself be undone")
+	var view int64
+	require.NoError(t, pgtest.Pool(t, p.wh).QueryRow(context.Background(),
+		"SELECT count(*) FROM reporting.trainees_current WHERE last_name = 'Changed'").Scan(&view))
+	require.Zero(t, view, "views read the restored table")
 
 	r = cli(t, nil, "--config", p.config, "runs")
 	require.Equal(t, exitOK, r.code)

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dfe-nightshift/nightshift/internal/pgtest"
+	"github.com/dfe-nightshift/nightshift/internal/seed"
+	"github.com/dfe-nightshift/nightshift/schemas"
+)
+
+// fullProject seeds both sources and returns a project with a config for
+// every entity.
+type fullProject struct {
+	project
+	rect    string
+	planted map[string]int64
+}
+
+func newFullProject(t *testing.T, scale float64) fullProject {
+	t.Helper()
+	ctx := context.Background()
+	p := fullProject{planted: map[string]int64{}}
+	p.wh = pgtest.NewWarehouse(t)
+	urls := map[string]string{}
+	for _, source := range seed.Sources {
+		url := pgtest.NewDatabase(t)
+		conn := pgtest.Connect(t, url)
+		require.NoError(t, seed.CreateSchema(ctx, conn, source))
+		sum, err := seed.Seed(ctx, conn, source, seed.Options{Scale: scale, Seed: 1})
+		require.NoError(t, err)
+		for k, v := range sum.Planted {
+			p.planted[k] = v
+		}
+		urls[source] = url
+	}
+	p.src, p.rect = urls["register"], urls["rect"]
+	p.config = writeConfig(t, "environment: test\nwarehouse:\n  url: "+p.wh+"\nsources:\n  register:\n    url: "+p.src+
+		"\n  rect:\n    url: "+p.rect+"\nspool:\n  dir: "+t.TempDir()+"\nrun:\n  parallelism: 2\n")
+	return p
+}
+
+func (p fullProject) sourceURL(c *schemas.Contract) string {
+	if c.Source == "rect" {
+		return p.rect
+	}
+	return p.src
+}
+
+func TestEveryEntityArrivesIdentical(t *testing.T) {
+	t.Parallel()
+	p := newFullProject(t, 50)
+	r := cli(t, nil, "--config", p.config, "run")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Greater(t, len(schemas.All()), 10)
+	for _, c := range schemas.All() {
+		source := checksum(t, p.sourceURL(c), c.SourceChecksumSQL())
+		require.Positive(t, source.Rows, c.Entity)
+		require.Equal(t, source, checksum(t, p.wh, c.ChecksumSQL("reporting."+pgx.Identifier{c.Entity}.Sanitize())), c.Entity)
+	}
+
+	// The data-quality view finds exactly what the generator planted.
+	wh := pgtest.Pool(t, p.wh)
+	count := func(sql string, args ...any) int64 {
+		var n int64
+		require.NoError(t, wh.QueryRow(context.Background(), sql, args...).Scan(&n))
+		return n
+	}
+	for kind, key := range map[string]string{
+		"ect_at_school":    seed.PlantedOverlappingECTAtSchool,
+		"induction":        seed.PlantedOverlappingInduction,
+		"mentor_at_school": seed.PlantedOverlappingMentorAtSchool,
+		"training":         seed.PlantedOverlappingTraining,
+	} {
+		require.Equal(t, p.planted[key], count(`SELECT count(DISTINCT teacher_id) FROM reporting.data_quality_issues
+			WHERE issue = 'overlapping_periods' AND kind = $1`, kind), kind)
+	}
+	require.Equal(t, p.planted[seed.PlantedSingleDayOverlaps], count(`SELECT count(*) FROM reporting.data_quality_issues
+		WHERE issue = 'overlapping_periods' AND detail LIKE 'overlap of one day%'`))
+	require.Equal(t, p.planted[seed.PlantedEligibleAndPaidSameType], count(`SELECT count(*) FROM reporting.data_quality_issues
+		WHERE issue = 'eligible_and_paid_same_type'`))
+	require.Positive(t, count("SELECT count(*) FROM reporting.teacher_timeline"))
+	require.Equal(t, count("SELECT count(*) FROM reporting.trainees WHERE discarded_at IS NULL"), count("SELECT count(*) FROM reporting.trainees_current"))
+}
+
+func TestStatusHistoryFollowsTheSource(t *testing.T) {
+	t.Parallel()
+	p := newFullProject(t, 0.2)
+	ctx := context.Background()
+	reg, rect, wh := pgtest.Pool(t, p.src), pgtest.Pool(t, p.rect), pgtest.Pool(t, p.wh)
+	// run returns when each statuses entity's snapshot was taken.
+	run := func() map[string]time.Time {
+		t.Helper()
+		r := cli(t, nil, "--config", p.config, "run", "--entity", "register_statuses", "--entity", "rect_statuses")
+		require.Equal(t, exitOK, r.code, r.stderr)
+		rows, err := wh.Query(ctx, `SELECT entity, (detail->>'observed_at')::timestamptz FROM nightshift.step_runs
+			WHERE step = 'status-history' AND run_id = (SELECT max(id) FROM nightshift.runs)`)
+		require.NoError(t, err)
+		at := map[string]time.Time{}
+		for rows.Next() {
+			var entity string
+			var ts time.Time
+			require.NoError(t, rows.Scan(&entity, &ts))
+			at[entity] = ts
+		}
+		require.NoError(t, rows.Err())
+		require.Len(t, at, 2)
+		return at
+	}
+	first := run()
+	var versions int64
+	require.NoError(t, wh.QueryRow(ctx, "SELECT count(*) FROM reporting.status_history").Scan(&versions))
+
+	// Pick one entity of each kind and change it in the source.
+	pick := func(pool interface {
+		QueryRow(context.Context, string, ...any) pgx.Row
+	}, sql string) int64 {
+		var id int64
+		require.NoError(t, pool.QueryRow(ctx, sql).Scan(&id))
+		return id
+	}
+	withdrawn := pick(reg, "SELECT id FROM trainees WHERE state = 2 ORDER BY id LIMIT 1")
+	reinstated := pick(reg, "SELECT id FROM trainees WHERE state = 4 ORDER BY id LIMIT 1")
+	awarded := pick(reg, "SELECT id FROM trainees WHERE state = 3 ORDER BY id LIMIT 1")
+	voided := pick(rect, "SELECT id FROM declarations WHERE payment_status = 'eligible' AND clawback_status = 'no_clawback' ORDER BY id LIMIT 1")
+	clawed := pick(rect, "SELECT id FROM declarations WHERE payment_status = 'paid' AND clawback_status = 'no_clawback' ORDER BY id LIMIT 1")
+	deferred := pick(rect, "SELECT id FROM training_periods WHERE training_programme = 'provider_led' AND deferred_at IS NULL AND withdrawn_at IS NULL ORDER BY id LIMIT 1")
+	exec := func(pool interface {
+		Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	}, sql string, id int64) {
+		t.Helper()
+		tag, err := pool.Exec(ctx, sql, id)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, tag.RowsAffected(), sql)
+	}
+	exec(reg, "UPDATE trainees SET state = 4 WHERE id = $1", withdrawn)
+	exec(reg, "UPDATE trainees SET state = 2 WHERE id = $1", reinstated)
+	exec(reg, "UPDATE trainees SET state = 6, awarded_at = now() WHERE id = $1", awarded)
+	exec(rect, "UPDATE declarations SET payment_status = 'voided' WHERE id = $1", voided)
+	exec(rect, "UPDATE declarations SET clawback_status = 'awaiting_clawback' WHERE id = $1", clawed)
+	exec(rect, "UPDATE training_periods SET deferred_at = now(), deferral_reason = 'career_break', finished_on = greatest(started_on, current_date) WHERE id = $1", deferred)
+
+	second := run()
+	origin := func(entityType string) string {
+		if entityType == "trainee" {
+			return "register_statuses"
+		}
+		return "rect_statuses"
+	}
+	type version struct {
+		Status    string
+		From      time.Time
+		To        *time.Time
+		IsCurrent bool
+	}
+	history := func(entityType string, id int64) []version {
+		rows, err := wh.Query(ctx, `SELECT status, valid_from, valid_to, is_current FROM reporting.status_history
+			WHERE entity_type = $1 AND entity_id = $2 ORDER BY valid_from`, entityType, id)
+		require.NoError(t, err)
+		out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[version])
+		require.NoError(t, err)
+		return out
+	}
+	changed := []struct {
+		entityType string
+		id         int64
+		from, to   string
+	}{
+		{"trainee", withdrawn, "trn_received", "withdrawn"},
+		{"trainee", reinstated, "withdrawn", "trn_received"},
+		{"trainee", awarded, "recommended_for_award", "awarded"},
+		{"declaration_payment", voided, "eligible", "voided"},
+		{"declaration_clawback", clawed, "no_clawback", "awaiting_clawback"},
+		{"training_period", deferred, "active", "deferred"},
+	}
+	for _, c := range changed {
+		h := history(c.entityType, c.id)
+		require.Len(t, h, 2, "%s %d", c.entityType, c.id)
+		require.Equal(t, c.from, h[0].Status)
+		o := origin(c.entityType)
+		require.True(t, h[0].From.Equal(first[o]))
+		require.NotNil(t, h[0].To)
+		require.True(t, h[0].To.Equal(second[o]), "the old version closes when the change was first seen")
+		require.False(t, h[0].IsCurrent)
+		require.Equal(t, c.to, h[1].Status)
+		require.True(t, h[1].From.Equal(second[o]))
+		require.Nil(t, h[1].To)
+		require.True(t, h[1].IsCurrent)
+	}
+	var now int64
+	require.NoError(t, wh.QueryRow(ctx, "SELECT count(*) FROM reporting.status_history").Scan(&now))
+	require.Equal(t, versions+int64(len(changed)), now, "only the changed entities got a new version")
+
+	// As of the first run, the old statuses.
+	var asOf string
+	require.NoError(t, wh.QueryRow(ctx, "SELECT status FROM reporting.statuses_as_of($1) WHERE entity_type = 'trainee' AND entity_id = $2",
+		first["register_statuses"].Add(time.Millisecond), withdrawn).Scan(&asOf))
+	require.Equal(t, "trn_received", asOf)
+
+	// A third run with no change adds nothing.
+	run()
+	var third int64
+	require.NoError(t, wh.QueryRow(ctx, "SELECT count(*) FROM reporting.status_history").Scan(&third))
+	require.Equal(t, now, third)
+
+	// A trainee deleted in the source has its version closed.
+	for _, sql := range []string{
+		"DELETE FROM trainee_withdrawal_reasons WHERE trainee_id = $1 OR trainee_withdrawal_id IN (SELECT id FROM trainee_withdrawals WHERE trainee_id = $1)",
+		"DELETE FROM trainee_withdrawals WHERE trainee_id = $1",
+		"DELETE FROM trainees WHERE id = $1",
+	} {
+		_, err := reg.Exec(ctx, sql, awarded)
+		require.NoError(t, err)
+	}
+	fourth := run()
+	h := history("trainee", awarded)
+	require.Len(t, h, 2)
+	require.NotNil(t, h[1].To)
+	require.True(t, h[1].To.Equal(fourth["register_statuses"]))
+	require.False(t, h[1].IsCurrent)
+}

@@ -1,0 +1,159 @@
+package schemas
+
+// The periods of Register early career teachers. Every period has
+// started_on and an inclusive finished_on (NULL while ongoing); overlaps
+// between periods of one kind for one teacher are forbidden by the service
+// but not by its database (see the data_quality_issues view).
+
+var rectPeriodIgnored = []string{
+	"range", // a daterange generated from started_on and finished_on
+}
+
+// ECTAtSchoolPeriods are the spells of an ECT at a school.
+var ECTAtSchoolPeriods = Contract{
+	Entity:           "ect_at_school_periods",
+	Description:      "Spells of an early career teacher at a school. At most one is open per teacher.",
+	Source:           "rect",
+	Table:            "ect_at_school_periods",
+	PrimaryKey:       []string{"id"},
+	MinSchemaVersion: "20260603140320",
+	Mode:             Full,
+	Ignored:          rectPeriodIgnored,
+	Columns: columns([]Column{
+		idColumn("period"),
+		{Name: "teacher_id", SourceType: "int8", Type: Int64, Description: "The ECT (teachers.id)."},
+		{Name: "school_id", SourceType: "int8", Type: Int64, Description: "The school (schools.id)."},
+	}, periodColumns("spell at the school"), []Column{
+		{Name: "email", SourceType: "citext", Type: Text, Nullable: true, PII: PIIPersonal, Description: "The ECT's email at the school (may be a generic address)."},
+		{Name: "working_pattern", SourceType: "working_pattern", Type: Text, Nullable: true, LowCardinality: true, Description: "part_time or full_time."},
+		{Name: "school_reported_appropriate_body_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "Appropriate body the school reported (appropriate_body_periods.id)."},
+		{Name: "reported_leaving_by_school_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "School that reported the ECT leaving (schools.id)."},
+	}, provenanceColumns(), timestampColumns("period")),
+}
+
+// MentorAtSchoolPeriods are the spells of a mentor at a school.
+var MentorAtSchoolPeriods = Contract{
+	Entity:           "mentor_at_school_periods",
+	Description:      "Spells of a mentor at a school. A mentor may be open at several schools at once.",
+	Source:           "rect",
+	Table:            "mentor_at_school_periods",
+	PrimaryKey:       []string{"id"},
+	MinSchemaVersion: "20260603140320",
+	Mode:             Full,
+	Ignored:          rectPeriodIgnored,
+	Columns: columns([]Column{
+		idColumn("period"),
+		{Name: "teacher_id", SourceType: "int8", Type: Int64, Description: "The mentor (teachers.id)."},
+		{Name: "school_id", SourceType: "int8", Type: Int64, Description: "The school (schools.id)."},
+	}, periodColumns("spell at the school"), []Column{
+		{Name: "email", SourceType: "citext", Type: Text, Nullable: true, PII: PIIPersonal, Description: "The mentor's email at the school (may be a generic address)."},
+		{Name: "reported_leaving_by_school_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "School that reported the mentor leaving (schools.id)."},
+	}, provenanceColumns(), timestampColumns("period")),
+}
+
+// MentorshipPeriods pair an ECT with a mentor.
+var MentorshipPeriods = Contract{
+	Entity:           "mentorship_periods",
+	Description:      "Spells of an ECT being mentored by a mentor at the same school. At most one is open per ECT spell.",
+	Source:           "rect",
+	Table:            "mentorship_periods",
+	PrimaryKey:       []string{"id"},
+	MinSchemaVersion: "20260603140320",
+	Mode:             Full,
+	Ignored:          rectPeriodIgnored,
+	Columns: columns([]Column{
+		idColumn("period"),
+		{Name: "ect_at_school_period_id", SourceType: "int8", Type: Int64, Description: "The ECT's spell at the school (ect_at_school_periods.id)."},
+		{Name: "mentor_at_school_period_id", SourceType: "int8", Type: Int64, Description: "The mentor's spell at the school (mentor_at_school_periods.id)."},
+	}, periodColumns("mentorship"), provenanceColumns(), timestampColumns("period")),
+}
+
+// InductionPeriods are the statutory induction periods.
+var InductionPeriods = Contract{
+	Entity: "induction_periods",
+	Description: "Statutory induction periods recorded by appropriate bodies. The outcome (pass or fail) is set only on " +
+		"a finished period, and a teacher has at most one period with an outcome.",
+	Source:           "rect",
+	Table:            "induction_periods",
+	PrimaryKey:       []string{"id"},
+	MinSchemaVersion: "20260603140320",
+	Mode:             Full,
+	Ignored:          rectPeriodIgnored,
+	Columns: columns([]Column{
+		idColumn("period"),
+		{Name: "teacher_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The teacher (teachers.id); NULL on a few orphaned rows the database allows."},
+		{Name: "appropriate_body_period_id", SourceType: "int8", Type: Int64, Description: "The appropriate body overseeing the induction (appropriate_body_periods.id)."},
+	}, periodColumns("induction period"), []Column{
+		{Name: "induction_programme", SourceType: "induction_programme", Type: Text, LowCardinality: true,
+			Description: "Programme as recorded: fip (provider-led), cip or diy (school-led), unknown or pre_september_2021."},
+		{Name: "training_programme", SourceType: "training_programme", Type: Text, Nullable: true, LowCardinality: true, Description: "provider_led or school_led; NULL on older rows."},
+		{Name: "number_of_terms", SourceType: "float8", Type: Float64, Nullable: true, Description: "Terms of induction served in the period (0 to 16, may be fractional)."},
+		{Name: "outcome", SourceType: "induction_outcomes", Type: Text, Nullable: true, LowCardinality: true, Description: "pass or fail, once the induction is finished."},
+		{Name: "fail_confirmation_sent_on", SourceType: "date", Type: Date, Nullable: true, Description: "When the failed induction was confirmed to the teacher."},
+	}, timestampColumns("period")),
+}
+
+// TrainingPeriods are the spells of training with a lead provider or the
+// school.
+var TrainingPeriods = Contract{
+	Entity: "training_periods",
+	Description: "Spells of training of an ECT or a mentor (exactly one of the two at-school period ids is set). The service " +
+		"does not store a status: school-led is active; otherwise active unless deferred or withdrawn, the later of " +
+		"deferred_at and withdrawn_at winning (see rect_statuses).",
+	Source:           "rect",
+	Table:            "training_periods",
+	PrimaryKey:       []string{"id"},
+	MinSchemaVersion: "20260603140320",
+	Mode:             Full,
+	Ignored:          rectPeriodIgnored,
+	Columns: columns([]Column{
+		idColumn("period"),
+		{Name: "ect_at_school_period_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The ECT's spell at the school, for ECT training (ect_at_school_periods.id)."},
+		{Name: "mentor_at_school_period_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The mentor's spell at the school, for mentor training (mentor_at_school_periods.id)."},
+		{Name: "school_partnership_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The school's partnership with a lead provider and delivery partner; NULL while only an expression of interest."},
+		{Name: "expression_of_interest_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "Lead provider the school expressed interest in (active_lead_providers.id)."},
+		{Name: "schedule_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "Payment schedule (provider-led only)."},
+		{Name: "training_programme", SourceType: "training_programme", Type: Text, LowCardinality: true, Description: "provider_led or school_led."},
+	}, periodColumns("training"), []Column{
+		{Name: "deferred_at", SourceType: "timestamp", Type: Timestamp, Nullable: true, Description: "When the training was deferred (UTC)."},
+		{Name: "deferral_reason", SourceType: "deferral_reasons", Type: Text, Nullable: true, LowCardinality: true,
+			Description: "Why: bereavement, long_term_sickness, parental_leave, career_break or other."},
+		{Name: "withdrawn_at", SourceType: "timestamp", Type: Timestamp, Nullable: true, Description: "When the participant was withdrawn from the training (UTC)."},
+		{Name: "withdrawal_reason", SourceType: "withdrawal_reasons", Type: Text, Nullable: true, LowCardinality: true,
+			Description: "Why: left_teaching_profession, moved_school, mentor_no_longer_being_mentor, switched_to_school_led, changed_lead_provider or other."},
+	}, provenanceColumns(), []Column{
+		{Name: "api_transfer_updated_at", SourceType: "timestamp", Type: Timestamp, Nullable: true, Description: "When the transfer details last changed for the API (UTC); bumped without updated_at."},
+	}, timestampColumns("period")),
+}
+
+// Declarations are the lead providers' claims for payment.
+var Declarations = Contract{
+	Entity: "declarations",
+	Description: "Declarations: a lead provider's claim that a participant reached a milestone (started, retained-1..4, " +
+		"completed, extended-1..3), which is what it is paid for. payment_status moves no_payment → eligible → payable → " +
+		"paid, or to voided before payment; a paid declaration can be clawed back (clawback_status awaiting_clawback → clawed_back).",
+	Source:           "rect",
+	Table:            "declarations",
+	PrimaryKey:       []string{"id"},
+	MinSchemaVersion: "20260603140320",
+	Mode:             Full,
+	Columns: columns([]Column{
+		idColumn("declaration"),
+		{Name: "api_id", SourceType: "uuid", Type: UUID, Description: "The declaration's id in the lead provider API."},
+		{Name: "training_period_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The training declared for (training_periods.id); required by the service, nullable in the database."},
+		{Name: "mentorship_period_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The ECT's mentorship at the time (mentorship_periods.id); ECT declarations only."},
+		{Name: "delivery_partner_when_created_id", SourceType: "int8", Type: Int64, Description: "Delivery partner at the time of the declaration (delivery_partners.id)."},
+		{Name: "declaration_type", SourceType: "declaration_types", Type: Text, LowCardinality: true, Description: "Milestone declared: started, retained-1..4, completed or extended-1..3."},
+		{Name: "declaration_date", SourceType: "timestamp", Type: Timestamp, Description: "When the milestone was reached, per the lead provider (UTC)."},
+		{Name: "evidence_type", SourceType: "evidence_types", Type: Text, Nullable: true, LowCardinality: true, Description: "Evidence held, e.g. training-event-attended or 75-percent-engagement-met."},
+		{Name: "payment_status", SourceType: "declaration_payment_statuses", Type: Text, LowCardinality: true, Description: "no_payment (shown as submitted in the API), eligible, payable, paid or voided."},
+		{Name: "clawback_status", SourceType: "declaration_clawback_statuses", Type: Text, LowCardinality: true, Description: "no_clawback, awaiting_clawback or clawed_back."},
+		{Name: "payment_statement_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "Statement the declaration was paid on."},
+		{Name: "clawback_statement_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "Statement the declaration was clawed back on."},
+		{Name: "pupil_premium_uplift", SourceType: "bool", Type: Bool, Description: "Whether a pupil premium uplift applies."},
+		{Name: "sparsity_uplift", SourceType: "bool", Type: Bool, Description: "Whether a sparsity uplift applies."},
+		{Name: "voided_by_user_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "DfE user who voided the declaration."},
+		{Name: "voided_by_user_at", SourceType: "timestamp", Type: Timestamp, Nullable: true, Description: "When a DfE user voided it (UTC)."},
+		{Name: "api_updated_at", SourceType: "timestamp", Type: Timestamp, Nullable: true, Description: "When it last changed for the API (UTC)."},
+	}, timestampColumns("declaration")),
+}
