@@ -65,6 +65,7 @@ func (r *Runner) runTask(ctx context.Context, run *Run, task Task) EntityResult 
 	res := EntityResult{Entity: task.Entity, Status: StatusSucceeded}
 	for _, step := range task.Steps {
 		out, attempts, err := r.runStep(ctx, run, task.Entity, step)
+		res.Steps++
 		res.Attempts += attempts
 		if err != nil {
 			res.Status, res.FailedStep, res.Err = StatusFailed, step.Name(), err

@@ -35,7 +35,10 @@ type Task struct {
 type EntityResult struct {
 	Entity   string
 	Status   Status
-	Rows     int64
+	Rows int64
+	// Steps is how many steps ran; Attempts how many attempts they took in
+	// all, so Attempts - Steps is the number of retries.
+	Steps    int
 	Attempts int
 	Duration time.Duration
 	// FailedStep and Err are set when Status is failed or aborted.

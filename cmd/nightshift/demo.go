@@ -173,7 +173,7 @@ func (a *app) demoVerify(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer closeAll(sources)
-	fmt.Fprintln(a.stdout, "\nSource and warehouse compared:")
+	fmt.Fprintln(a.stdout, "\nSource and warehouse compared (row count and checksum, recomputed now):")
 	for _, c := range contracts {
 		src, err := reconcile.Compute(ctx, sources[c.Source], c.SourceChecksumSQL())
 		if err != nil {
@@ -187,7 +187,7 @@ func (a *app) demoVerify(ctx context.Context, cfg config.Config) error {
 		if err := reconcile.Compare(c.Entity, src, dst); err != nil {
 			verdict = "DIFFERENT"
 		}
-		fmt.Fprintf(a.stdout, "  %-12s source %s | warehouse %s | %s\n", c.Entity, src, dst, verdict)
+		fmt.Fprintf(a.stdout, "  %-27s %s | %s\n", c.Entity, verdict, dst)
 		if verdict != "identical" {
 			return withCode(exitFailed, fmt.Errorf("verify %s: the warehouse does not match the source", c.Entity))
 		}

@@ -178,9 +178,9 @@ func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOption
 
 func printReport(a *app, rep pipeline.Report) {
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENTITY\tSTATUS\tROWS\tATTEMPTS\tSECONDS")
+	fmt.Fprintln(tw, "ENTITY\tSTATUS\tROWS\tSTEPS\tRETRIES\tSECONDS")
 	for _, r := range rep.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\n", r.Entity, r.Status, r.Rows, r.Attempts, r.Duration.Seconds())
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1f\n", r.Entity, r.Status, r.Rows, r.Steps, r.Attempts-r.Steps, r.Duration.Seconds())
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(a.stdout, "run %d %s in %s\n", rep.Run.ID, rep.Status, rep.Elapsed.Round(10*time.Millisecond))
