@@ -33,9 +33,9 @@ type Task struct {
 
 // EntityResult is how one entity fared in a run.
 type EntityResult struct {
-	Entity   string
-	Status   Status
-	Rows int64
+	Entity string
+	Status Status
+	Rows   int64
 	// Steps is how many steps ran; Attempts how many attempts they took in
 	// all, so Attempts - Steps is the number of retries.
 	Steps    int
