@@ -3,6 +3,7 @@ package schemas
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -25,7 +26,7 @@ func WriteDictionary(w io.Writer, contracts []*Contract) error {
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", c.Entity, c.Description)
 		from := "table `" + c.Table + "`"
 		if c.Query != "" {
-			from = "a query over " + strings.Join(sortedKeys(c.Reads), ", ")
+			from = "a query over " + strings.Join(slices.Sorted(maps.Keys(c.Reads)), ", ")
 		}
 		fmt.Fprintf(&b, "Source: `%s`, %s (schema version %s or later). Primary key: %s. Refreshed: %s.\n\n",
 			c.Source, from, c.MinSchemaVersion, strings.Join(c.PrimaryKey, ", "), c.Mode)
@@ -62,13 +63,4 @@ func labelList(labels map[int]string) string {
 // cell makes text safe inside a Markdown table cell.
 func cell(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -28,11 +28,7 @@ swapped in by an earlier entity of the run stay swapped (each swap is atomic; us
 			if strings.TrimSpace(reason) == "" {
 				return withCode(exitUsage, fmt.Errorf("--reason is required: say why the run is being stopped"))
 			}
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			wh, err := openWarehouse(cmd.Context(), cfg)
+			_, wh, err := a.warehouse(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -65,11 +61,7 @@ new run reads a fresh snapshot of the sources.`,
 			if _, err := fmt.Sscan(args[0], &id); err != nil || id < 1 {
 				return withCode(exitUsage, fmt.Errorf("RUN_ID must be a run number, got %q", args[0]))
 			}
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			wh, err := openWarehouse(cmd.Context(), cfg)
+			cfg, wh, err := a.warehouse(cmd.Context())
 			if err != nil {
 				return err
 			}

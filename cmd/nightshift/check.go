@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -48,7 +49,7 @@ is a mismatch: check exits 3, and "nightshift run" would refuse to start.`,
 			}
 			defer closeAll(sources)
 			var blocking []preflight.Finding
-			for _, source := range sortedKeys(sources) {
+			for _, source := range slices.Sorted(maps.Keys(sources)) {
 				var readers []string
 				for _, c := range contracts {
 					if c.Source == source {
@@ -79,13 +80,4 @@ is a mismatch: check exits 3, and "nightshift run" would refuse to start.`,
 	}
 	cmd.Flags().StringSliceVar(&entities, "entity", nil, "entities to check (default all)")
 	return cmd
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

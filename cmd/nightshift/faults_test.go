@@ -15,6 +15,7 @@ import (
 	"github.com/dfe-nightshift/nightshift/internal/pgtest"
 	"github.com/dfe-nightshift/nightshift/internal/seed"
 	"github.com/dfe-nightshift/nightshift/schemas"
+	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 )
 
 var (
@@ -146,26 +147,39 @@ func TestSecondRunExitsFourAndAbortExits130(t *testing.T) {
 	require.Contains(t, r.stdout, "nothing to retry")
 }
 
-func TestKilledProcessLeavesTargetsIntactAndIsMarkedAbandoned(t *testing.T) {
-	t.Parallel()
-	p := newProject(t, 0.05)
+// blockedRun is a second run of a real nightshift process, changed data
+// and all, stuck in its swap behind an analyst's lock on reporting.trainees.
+type blockedRun struct {
+	cmd     *exec.Cmd
+	before  reconcile.Checksum // reporting.trainees before the run
+	release func()             // the analyst's lock
+}
+
+func startBlockedRun(t *testing.T, p project) blockedRun {
+	t.Helper()
 	bin := binary(t)
 	require.Equal(t, exitOK, cli(t, nil, "--config", p.config, "run").code)
 	wh := pgtest.Pool(t, p.wh)
-	before := checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees"))
+	b := blockedRun{before: checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees"))}
 	_, err := pgtest.Pool(t, p.src).Exec(context.Background(), "UPDATE trainees SET first_names = 'Changed' WHERE id % 2 = 0")
 	require.NoError(t, err)
-
-	release := pgtest.HoldLock(t, wh, "reporting.trainees", "ACCESS SHARE")
-	cmd := exec.Command(bin, "--config", p.config, "run")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	require.NoError(t, cmd.Start())
+	b.release = pgtest.HoldLock(t, wh, "reporting.trainees", "ACCESS SHARE")
+	b.cmd = exec.Command(bin, "--config", p.config, "run")
+	b.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	require.NoError(t, b.cmd.Start())
 	pgtest.WaitForBlocked(t, wh, "RENAME")
-	require.NoError(t, cmd.Process.Kill()) // SIGKILL: no clean-up of any kind
-	_ = cmd.Wait()
-	release()
+	return b
+}
 
-	require.Equal(t, before, checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees")), "the target is intact")
+func TestKilledProcessLeavesTargetsIntactAndIsMarkedAbandoned(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, 0.05)
+	b := startBlockedRun(t, p)
+	require.NoError(t, b.cmd.Process.Kill()) // SIGKILL: no clean-up of any kind
+	_ = b.cmd.Wait()
+	b.release()
+
+	require.Equal(t, b.before, checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees")), "the target is intact")
 	require.Equal(t, "running", p.status(t, 2), "nobody has noticed yet")
 
 	r := cli(t, nil, "--config", p.config, "runs", "--json")
@@ -188,28 +202,17 @@ func TestKilledProcessLeavesTargetsIntactAndIsMarkedAbandoned(t *testing.T) {
 func TestInterruptAbortsTheRunWithExit130(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, 0.05)
-	bin := binary(t)
-	require.Equal(t, exitOK, cli(t, nil, "--config", p.config, "run").code)
-	wh := pgtest.Pool(t, p.wh)
-	before := checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees"))
-	_, err := pgtest.Pool(t, p.src).Exec(context.Background(), "UPDATE trainees SET first_names = 'Changed' WHERE id % 2 = 0")
-	require.NoError(t, err)
-
-	release := pgtest.HoldLock(t, wh, "reporting.trainees", "ACCESS SHARE")
-	cmd := exec.Command(bin, "--config", p.config, "run")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	require.NoError(t, cmd.Start())
-	pgtest.WaitForBlocked(t, wh, "RENAME")
-	require.NoError(t, cmd.Process.Signal(os.Interrupt))
-	err = cmd.Wait()
+	b := startBlockedRun(t, p)
+	require.NoError(t, b.cmd.Process.Signal(os.Interrupt))
+	err := b.cmd.Wait()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	require.Equal(t, exitAborted, exit.ExitCode())
-	release()
+	b.release()
 
 	require.Equal(t, "aborted", p.status(t, 2))
-	require.Equal(t, before, checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees")))
+	require.Equal(t, b.before, checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees")))
 	var leftover *string
-	require.NoError(t, wh.QueryRow(context.Background(), "SELECT to_regclass('nightshift_staging.trainees')::text").Scan(&leftover))
+	require.NoError(t, pgtest.Pool(t, p.wh).QueryRow(context.Background(), "SELECT to_regclass('nightshift_staging.trainees')::text").Scan(&leftover))
 	require.Nil(t, leftover, "the staging table was dropped")
 }

@@ -233,6 +233,17 @@ func entityNames(cs []*schemas.Contract) []string {
 	return out
 }
 
+// warehouse loads the configuration and opens the warehouse, as most
+// commands begin.
+func (a *app) warehouse(ctx context.Context) (config.Config, *pgxpool.Pool, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return cfg, nil, err
+	}
+	wh, err := openWarehouse(ctx, cfg)
+	return cfg, wh, err
+}
+
 // openWarehouse connects to the warehouse and checks that its schema is the
 // one this binary was built for.
 func openWarehouse(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {

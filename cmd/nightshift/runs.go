@@ -28,11 +28,7 @@ how long it took. --json prints the same as a JSON array, for scripts.`,
 			if limit < 1 {
 				return withCode(exitUsage, fmt.Errorf("--limit must be at least 1"))
 			}
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			wh, err := openWarehouse(cmd.Context(), cfg)
+			_, wh, err := a.warehouse(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -34,15 +34,11 @@ flight cleanly and exits.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
 			list, err := schedules.Load(dir, schemas.Names())
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			wh, err := openWarehouse(ctx, cfg)
+			cfg, wh, err := a.warehouse(ctx)
 			if err != nil {
 				return err
 			}

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -94,11 +94,7 @@ func (a *app) seedOne(ctx context.Context, db config.Database, name string, opts
 }
 
 func printSummary(a *app, sum seed.Summary) {
-	tables := make([]string, 0, len(sum.Rows))
-	for t := range sum.Rows {
-		tables = append(tables, t)
-	}
-	sort.Strings(tables)
+	tables := slices.Sorted(maps.Keys(sum.Rows))
 	parts := make([]string, len(tables))
 	for i, t := range tables {
 		parts[i] = fmt.Sprintf("%s %d", t, sum.Rows[t])

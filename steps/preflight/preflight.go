@@ -13,6 +13,7 @@ package preflight
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -195,13 +196,8 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 // checkReads checks that the columns a query entity reads exist. Their
 // types are the query's business: it casts what it returns.
 func checkReads(source string, c *schemas.Contract, live map[string]map[string]string) []Finding {
-	tables := make([]string, 0, len(c.Reads))
-	for t := range c.Reads {
-		tables = append(tables, t)
-	}
-	slices.Sort(tables)
 	var out []Finding
-	for _, table := range tables {
+	for _, table := range slices.Sorted(maps.Keys(c.Reads)) {
 		cols, ok := live[table]
 		if !ok {
 			out = append(out, Finding{Source: source, Entity: c.Entity, Table: table, Kind: TableMissing})
