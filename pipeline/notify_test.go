@@ -79,6 +79,7 @@ func TestEveryOutcomeSendsExactlyOneNotification(t *testing.T) {
 		{"success", pipeline.StatusSucceeded, func(chan<- struct{}) ([]pipeline.Task, error) {
 			return []pipeline.Task{{Entity: "trainees", Steps: []pipeline.Step{&stepFunc{name: "extract", fn: ok(42)}}}}, nil
 		}, false, func(t *testing.T, n pipeline.Notification) {
+			t.Helper()
 			require.Equal(t, []pipeline.EntityNotice{{Entity: "trainees", Status: pipeline.StatusSucceeded, Rows: 42, Attempts: 1, Seconds: n.Entities[0].Seconds}}, n.Entities)
 			require.Equal(t, "Nothing to do.", n.NextAction)
 			require.Empty(t, n.Error)
@@ -87,6 +88,7 @@ func TestEveryOutcomeSendsExactlyOneNotification(t *testing.T) {
 			s := &stepFunc{name: "extract", fn: func(context.Context, int) (pipeline.Outcome, error) { return pipeline.Outcome{}, undefinedColumn }}
 			return []pipeline.Task{{Entity: "trainees", Steps: []pipeline.Step{s}}}, nil
 		}, false, func(t *testing.T, n pipeline.Notification) {
+			t.Helper()
 			require.Equal(t, "extract", n.Entities[0].FailedStep)
 			require.Equal(t, 1, n.Entities[0].Attempts)
 			require.Contains(t, n.Error, `column "trn" does not exist`)
@@ -95,11 +97,13 @@ func TestEveryOutcomeSendsExactlyOneNotification(t *testing.T) {
 		{"abort", pipeline.StatusAborted, func(started chan<- struct{}) ([]pipeline.Task, error) {
 			return []pipeline.Task{{Entity: "trainees", Steps: []pipeline.Step{blockingStep(started)}}}, nil
 		}, true, func(t *testing.T, n pipeline.Notification) {
+			t.Helper()
 			require.Contains(t, n.NextAction, "as they were before the run")
 		}},
 		{"refusal", pipeline.StatusRefused, func(chan<- struct{}) ([]pipeline.Task, error) {
 			return nil, pipeline.Refuse(errors.New("source register: table trainees has no column trn"))
 		}, false, func(t *testing.T, n pipeline.Notification) {
+			t.Helper()
 			require.Contains(t, n.Error, "has no column trn")
 			require.Contains(t, n.NextAction, "nightshift check")
 			require.Empty(t, n.Entities)

@@ -62,9 +62,15 @@ func (sc *Scheduler) Loop(ctx context.Context) error {
 		wake := sc.NextWake()
 		// Wake at least every minute: a suspended laptop or a clock jump
 		// must not delay a firing for long.
-		if err := sleep(ctx, min(time.Until(wake), time.Minute)); err != nil {
+		t := time.NewTimer(min(time.Until(wake), time.Minute))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			// A shutdown, not an error: the run in flight was cancelled
+			// with ctx and records itself as aborted.
 			sc.runs.Wait()
 			return nil
+		case <-t.C:
 		}
 	}
 }

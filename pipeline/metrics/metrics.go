@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
@@ -51,7 +52,7 @@ func New() *Metrics {
 		}, []string{"notifier"}),
 	}
 	m.registry.MustRegister(m.runs, m.stepDuration, m.rows, m.lastSuccess, m.retries, m.notifyFailure,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
