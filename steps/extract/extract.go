@@ -66,79 +66,110 @@ func Stream(ctx context.Context, q Querier, c *schemas.Contract, opts Options, e
 	if err != nil {
 		return 0, fmt.Errorf("extract %s: %w", c.Entity, err)
 	}
-
-	// Values that some target cannot hold are checked before any value of
-	// the row is appended, so that a quarantined row leaves no trace.
-	type check struct {
-		col   int
-		valid validator
-	}
-	var checks []check
-	for i, f := range fields {
-		if v := validatorFor(f); v != nil {
-			checks = append(checks, check{i, v})
-		}
-	}
-	key := slices.IndexFunc(fields, func(f schemas.Column) bool { return f.Name == c.PrimaryKey[0] })
-
-	rb := array.NewRecordBuilder(mem, c.ArrowSchema())
-	defer rb.Release()
-	builders := rb.Fields()
-	rb.Reserve(batchSize)
+	rb := newRowBuilder(c, decoders, batchSize, mem)
+	defer rb.release()
 
 	var total int64
-	pending := 0
-	flush := func() error {
-		rec := rb.NewRecordBatch()
-		pending = 0
-		return emit(rec)
-	}
-rowLoop:
 	for rows.Next() {
-		raws := rows.RawValues()
-		for _, ch := range checks {
-			if raws[ch.col] == nil {
-				continue
-			}
-			if reason, text := ch.valid(raws[ch.col]); reason != "" {
-				if opts.Quarantine == nil {
-					return total, fmt.Errorf("extract %s: row %s, column %s: %s: %s", c.Entity, rowKey(fields[key].Type, raws[key]), fields[ch.col].Name, reason, text)
-				}
-				q := Quarantined{Key: rowKey(fields[key].Type, raws[key]), Column: fields[ch.col].Name, Value: text, Reason: reason}
-				if err := opts.Quarantine(q); err != nil {
-					return total, err
-				}
-				continue rowLoop
-			}
+		q, err := rb.add(rows.RawValues())
+		if err != nil {
+			return total, fmt.Errorf("extract %s: row %d: %w", c.Entity, total+1, err)
 		}
-		for i, raw := range raws {
-			if raw == nil {
-				builders[i].AppendNull()
-				continue
+		if q != nil {
+			if opts.Quarantine == nil {
+				return total, fmt.Errorf("extract %s: row %s, column %s: %s: %s", c.Entity, q.Key, q.Column, q.Reason, q.Value)
 			}
-			if err := decoders[i](builders[i], raw); err != nil {
-				return total, fmt.Errorf("extract %s: row %d, column %s: %w", c.Entity, total+1, fields[i].Name, err)
-			}
-		}
-		total++
-		pending++
-		if pending == batchSize {
-			if err := flush(); err != nil {
+			if err := opts.Quarantine(*q); err != nil {
 				return total, err
 			}
-			rb.Reserve(batchSize)
+			continue
+		}
+		total++
+		if rb.full() {
+			if err := emit(rb.flush()); err != nil {
+				return total, err
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return total, fmt.Errorf("extract %s: after %d rows: %w", c.Entity, total, err)
 	}
-	if pending > 0 {
-		if err := flush(); err != nil {
+	if rb.pending > 0 {
+		if err := emit(rb.flush()); err != nil {
 			return total, err
 		}
 	}
 	return total, nil
 }
+
+// rowBuilder turns binary rows into record batches with reused builders.
+type rowBuilder struct {
+	fields   []schemas.Column
+	decoders []decoder
+	checks   []check
+	key      int
+	rb       *array.RecordBuilder
+	builders []array.Builder
+	size     int
+	pending  int
+}
+
+// check is a column whose values some target cannot hold.
+type check struct {
+	col   int
+	valid validator
+}
+
+func newRowBuilder(c *schemas.Contract, decoders []decoder, batchSize int, mem memory.Allocator) *rowBuilder {
+	fields := c.Fields()
+	b := &rowBuilder{fields: fields, decoders: decoders, size: batchSize, rb: array.NewRecordBuilder(mem, c.ArrowSchema())}
+	for i, f := range fields {
+		if v := validatorFor(f); v != nil {
+			b.checks = append(b.checks, check{i, v})
+		}
+	}
+	b.key = slices.IndexFunc(fields, func(f schemas.Column) bool { return f.Name == c.PrimaryKey[0] })
+	b.builders = b.rb.Fields()
+	b.rb.Reserve(batchSize)
+	return b
+}
+
+// add appends a row, or returns why it must be quarantined. Values that
+// some target cannot hold are checked before any value of the row is
+// appended, so that a quarantined row leaves no trace.
+func (b *rowBuilder) add(raws [][]byte) (*Quarantined, error) {
+	for _, ch := range b.checks {
+		if raws[ch.col] == nil {
+			continue
+		}
+		if reason, text := ch.valid(raws[ch.col]); reason != "" {
+			return &Quarantined{Key: rowKey(b.fields[b.key].Type, raws[b.key]), Column: b.fields[ch.col].Name, Value: text, Reason: reason}, nil
+		}
+	}
+	for i, raw := range raws {
+		if raw == nil {
+			b.builders[i].AppendNull()
+			continue
+		}
+		if err := b.decoders[i](b.builders[i], raw); err != nil {
+			return nil, fmt.Errorf("column %s: %w", b.fields[i].Name, err)
+		}
+	}
+	b.pending++
+	return nil, nil
+}
+
+func (b *rowBuilder) full() bool { return b.pending >= b.size }
+
+// flush returns the batch built so far; the caller owns it.
+func (b *rowBuilder) flush() arrow.RecordBatch {
+	rec := b.rb.NewRecordBatch()
+	b.pending = 0
+	b.rb.Reserve(b.size)
+	return rec
+}
+
+func (b *rowBuilder) release() { b.rb.Release() }
 
 // checkWire makes sure every column arrives in binary with the type its
 // decoder expects. The extract query casts each column, so a mismatch is a
