@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dfe-nightshift/nightshift/internal/bqtest"
+	"github.com/dfe-nightshift/nightshift/internal/pgtest"
+	"github.com/dfe-nightshift/nightshift/schemas"
+)
+
+const piiKey = "a-secret-key-of-at-least-32-characters"
+
+func withBigQueryConfig(t *testing.T, p project, fake *bqtest.Server, pii string) string {
+	t.Helper()
+	body, err := os.ReadFile(p.config)
+	require.NoError(t, err)
+	return writeConfig(t, string(body)+"bigquery:\n  project: analytics\n  dataset: teacher_training\n  endpoint: "+fake.URL()+"\n  pii: "+pii+"\n")
+}
+
+func TestBigQueryHoldsEveryEntityWithPIIHashed(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, 0.05)
+	fake := bqtest.New(t)
+	config := withBigQueryConfig(t, p, fake, "hash")
+	env := []string{"NIGHTSHIFT_PII_HMAC_KEY=" + piiKey}
+
+	r := cli(t, env, "--config", config, "run")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "BigQuery: dataset analytics.teacher_training")
+	for _, c := range schemas.All() {
+		table, ok := fake.Table("analytics", "teacher_training", c.Entity)
+		require.True(t, ok, c.Entity)
+		require.NotEmpty(t, table.Meta.Description, c.Entity)
+		require.Len(t, table.Meta.Schema.Fields, len(c.Fields()), c.Entity)
+	}
+	trainees, _ := fake.Table("analytics", "teacher_training", "trainees")
+	var n int64
+	var firstNames, dob *string
+	require.NoError(t, pgtest.Pool(t, p.src).QueryRow(context.Background(), "SELECT count(*) FROM trainees").Scan(&n))
+	require.Len(t, trainees.Rows, int(n))
+	require.NoError(t, pgtest.Pool(t, p.src).QueryRow(context.Background(),
+		"SELECT first_names, date_of_birth::text FROM trainees WHERE first_names IS NOT NULL AND date_of_birth IS NOT NULL ORDER BY id LIMIT 1").Scan(&firstNames, &dob))
+	hash := func(s string) string {
+		m := hmac.New(sha256.New, []byte(piiKey))
+		m.Write([]byte(s))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	var found bool
+	for _, row := range trainees.Rows {
+		if row["first_names"] == hash(*firstNames) {
+			found = true
+			require.Equal(t, hash(*dob), row["date_of_birth"], "dates are hashed as PostgreSQL prints them")
+		}
+		for _, col := range []string{"last_name", "email", "trn", "ethnic_group"} {
+			if v, ok := row[col].(string); ok {
+				require.Len(t, v, 64, "%s is a hex HMAC", col)
+			}
+		}
+	}
+	require.True(t, found, "the hash of a source first name is in BigQuery")
+	for _, f := range trainees.Meta.Schema.Fields {
+		if f.Name == "first_names" {
+			require.Equal(t, "STRING", f.Type)
+			require.Contains(t, f.Description, "pseudonymised")
+		}
+	}
+
+	// The run ledger's day partition is replaced by the second run, never
+	// duplicated.
+	ledger, ok := fake.Table("analytics", "teacher_training", "nightshift_runs")
+	require.True(t, ok)
+	require.Len(t, ledger.Rows, 1)
+	r = cli(t, env, "--config", config, "run")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	ledger, _ = fake.Table("analytics", "teacher_training", "nightshift_runs")
+	require.Len(t, ledger.Rows, 2, "two runs today, each once")
+	statuses := map[string]bool{}
+	for _, row := range ledger.Rows {
+		statuses[row["status"].(string)] = true
+		require.Equal(t, "test", row["env"])
+	}
+	require.Equal(t, map[string]bool{"succeeded": true}, statuses)
+}
+
+func TestBigQueryDropPolicyLeavesPIIOut(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, 0.05)
+	fake := bqtest.New(t)
+	config := withBigQueryConfig(t, p, fake, "drop")
+	r := cli(t, nil, "--config", config, "run", "--entity", "trainees", "--entity", "teachers")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	for _, entity := range []string{"trainees", "teachers"} {
+		table, _ := fake.Table("analytics", "teacher_training", entity)
+		c, _ := schemas.Lookup(entity)
+		for _, f := range table.Meta.Schema.Fields {
+			col, ok := c.Column(f.Name)
+			if !ok { // a derived <code>_name column
+				col, ok = c.Column(strings.TrimSuffix(f.Name, schemas.LabelSuffix))
+			}
+			require.True(t, ok, f.Name)
+			require.Equal(t, schemas.PIINone, col.PII, "%s.%s must not reach BigQuery", entity, f.Name)
+		}
+	}
+}
+
+func TestBigQueryNeedsAKeyToHash(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, 0.05)
+	config := withBigQueryConfig(t, p, bqtest.New(t), "hash")
+	r := cli(t, []string{"NIGHTSHIFT_PII_HMAC_KEY=short"}, "--config", config, "run")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "NIGHTSHIFT_PII_HMAC_KEY: must hold a secret of at least 32 characters")
+	require.NotContains(t, r.stderr, "short", "secrets are never printed")
+}
