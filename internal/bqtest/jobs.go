@@ -239,7 +239,6 @@ func (s *Server) copy(project string, cfg *bq.JobConfigurationTableCopy) error {
 	return nil
 }
 
-
 // normalize fills in what BigQuery defaults: a field without a mode is
 // NULLABLE.
 func normalize(schema *bq.TableSchema) {

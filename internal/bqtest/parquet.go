@@ -155,4 +155,3 @@ func value(col arrow.Array, i int) any {
 	}
 	return col.ValueStr(i)
 }
-
