@@ -25,8 +25,15 @@ func (s *loadBigQueryStep) Run(ctx context.Context, attempt int) (pipeline.Outco
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	return pipeline.Outcome{
-		Rows: res.Rows, Bytes: res.Bytes,
-		Detail: map[string]any{"dataset": e.deps.BigQuery.Dataset, "table": e.contract.Entity, "job": res.JobID, "kept_previous": res.KeptPrevious},
-	}, nil
+	detail := map[string]any{"dataset": e.deps.BigQuery.Dataset, "table": e.contract.Entity, "job": res.JobID, "kept_previous": res.KeptPrevious}
+	if e.contract.History {
+		// Statuses also keep their day in <entity>_daily: BigQuery's view
+		// of the history, one partition per day, replaced on a re-run.
+		rows, err := load.LoadDaily(ctx, e.snapshot.Time)
+		if err != nil {
+			return pipeline.Outcome{}, err
+		}
+		detail["daily_table"], detail["daily_rows"] = loadbigquery.DailyTable(e.contract.Entity), rows
+	}
+	return pipeline.Outcome{Rows: res.Rows, Bytes: res.Bytes, Detail: detail}, nil
 }

@@ -82,6 +82,10 @@ func TestBigQueryHoldsEveryEntityWithPIIHashed(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	ledger, _ = fake.Table("analytics", "teacher_training", "nightshift_runs")
 	require.Len(t, ledger.Rows, 2, "two runs today, each once")
+	daily, ok := fake.Table("analytics", "teacher_training", "register_statuses_daily")
+	require.True(t, ok)
+	require.Len(t, daily.Rows, int(n), "today's statuses, once, although two runs loaded them")
+	require.Equal(t, "observed_on", daily.Meta.TimePartitioning.Field)
 	statuses := map[string]bool{}
 	for _, row := range ledger.Rows {
 		statuses[row["status"].(string)] = true
