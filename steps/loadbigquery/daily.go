@@ -115,4 +115,3 @@ func (l *Load) LoadDaily(ctx context.Context, observed time.Time) (int64, error)
 	}
 	return stats.OutputRows, nil
 }
-
