@@ -262,6 +262,39 @@ func (l *Ledger) LastScheduledSuccess(ctx context.Context, schedule string) (tim
 // ScheduleReason is the reason recorded for a run a schedule started.
 func ScheduleReason(schedule string) string { return "schedule " + schedule }
 
+// Checkpoints finds the latest unfinished run of mode (a backfill that
+// failed or was aborted) and returns the steps it completed, so that the
+// same backfill resumes where it stopped. It returns run 0 when there is
+// none, or when the latest run of that mode succeeded.
+func (l *Ledger) Checkpoints(ctx context.Context, mode string) (int64, map[string]bool, error) {
+	var runID int64
+	var status string
+	err := l.pool.QueryRow(ctx, `SELECT id, status FROM nightshift.runs WHERE mode = $1 ORDER BY id DESC LIMIT 1`, mode).Scan(&runID, &status)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && status == string(StatusSucceeded)) {
+		return 0, nil, nil
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("ledger: checkpoints of %s: %w", mode, err)
+	}
+	// Steps completed by that run, and by the runs it resumed in turn.
+	rows, err := l.pool.Query(ctx, `
+		SELECT DISTINCT s.step FROM nightshift.step_runs s JOIN nightshift.runs r ON r.id = s.run_id
+		WHERE r.mode = $1 AND s.status = 'succeeded'
+		  AND r.id > coalesce((SELECT max(id) FROM nightshift.runs WHERE mode = $1 AND status = 'succeeded'), 0)`, mode)
+	if err != nil {
+		return 0, nil, fmt.Errorf("ledger: checkpoints of %s: %w", mode, err)
+	}
+	steps, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, nil, fmt.Errorf("ledger: checkpoints of %s: %w", mode, err)
+	}
+	done := map[string]bool{}
+	for _, s := range steps {
+		done[s] = true
+	}
+	return runID, done, nil
+}
+
 // RunRecord is a run as recorded, for reports about it.
 type RunRecord struct {
 	Run

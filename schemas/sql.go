@@ -157,6 +157,18 @@ func (c *Contract) ChecksumSQL(relation string) string {
 		strings.Join(parts, ", "), relation)
 }
 
+// WindowSQL is the extract query restricted to the rows whose column (a
+// warehouse column name, normally created_at) is in [$1, $2).
+func (c *Contract) WindowSQL(column string) string {
+	return "SELECT * FROM (" + c.SelectSQL() + ") w WHERE w." + quote(column) + " >= $1 AND w." + quote(column) + " < $2"
+}
+
+// WindowChecksumExcludingSQL checksums a window of the source ($1, $2)
+// without the quarantined keys ($3, text[]).
+func (c *Contract) WindowChecksumExcludingSQL(column string) string {
+	return c.ChecksumSQL("(" + c.WindowSQL(column) + ") t WHERE t." + quote(c.PrimaryKey[0]) + "::text <> ALL($3::text[])")
+}
+
 // SourceChecksumSQL checksums what the extract query returns.
 func (c *Contract) SourceChecksumSQL() string {
 	return c.ChecksumSQL("(" + c.SelectSQL() + ") t")

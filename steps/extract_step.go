@@ -6,6 +6,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
@@ -92,7 +93,7 @@ func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 		// The same snapshot cannot change between two queries: this is a bug.
 		return pipeline.Outcome{}, pipeline.MarkPermanent(fmt.Errorf("extract %s: read %d rows but the source checksum counts %d at the same snapshot", c.Entity, rows, sum.Rows))
 	}
-	if err := e.recordQuarantine(ctx, quarantined); err != nil {
+	if err := recordQuarantine(ctx, e.deps.Warehouse, e.runID, e.contract.Entity, quarantined, true); err != nil {
 		return pipeline.Outcome{}, err
 	}
 	e.file, e.source = file, sum
@@ -102,12 +103,18 @@ func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 	}, nil
 }
 
-// recordQuarantine replaces the run's quarantine rows of the entity, so
-// that a retried extract does not count a row twice.
-func (e *entity) recordQuarantine(ctx context.Context, rows []extract.Quarantined) error {
-	return pgx.BeginFunc(ctx, e.deps.Warehouse, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "DELETE FROM nightshift.quarantine WHERE run_id = $1 AND entity = $2", e.runID, e.contract.Entity); err != nil {
-			return fmt.Errorf("quarantine %s: %w", e.contract.Entity, err)
+// recordQuarantine records rows set aside by a run, so that a retried
+// extract does not count a row twice: a whole-entity extract (replaceAll)
+// replaces the run's rows of the entity, a backfill chunk only its own.
+func recordQuarantine(ctx context.Context, wh *pgxpool.Pool, runID int64, entity string, rows []extract.Quarantined, replaceAll bool) error {
+	return pgx.BeginFunc(ctx, wh, func(tx pgx.Tx) error {
+		keys := make([]string, len(rows))
+		for i, q := range rows {
+			keys[i] = q.Key
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM nightshift.quarantine WHERE run_id = $1 AND entity = $2 AND ($3 OR key = ANY($4))",
+			runID, entity, replaceAll, keys); err != nil {
+			return fmt.Errorf("quarantine %s: %w", entity, err)
 		}
 		if len(rows) == 0 {
 			return nil
@@ -116,10 +123,10 @@ func (e *entity) recordQuarantine(ctx context.Context, rows []extract.Quarantine
 			[]string{"run_id", "entity", "key", "column_name", "value", "reason"},
 			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 				q := rows[i]
-				return []any{e.runID, e.contract.Entity, q.Key, q.Column, q.Value, q.Reason}, nil
+				return []any{runID, entity, q.Key, q.Column, q.Value, q.Reason}, nil
 			}))
 		if err != nil {
-			return fmt.Errorf("quarantine %s: %w", e.contract.Entity, err)
+			return fmt.Errorf("quarantine %s: %w", entity, err)
 		}
 		return nil
 	})

@@ -97,18 +97,7 @@ func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOption
 		}
 	}()
 
-	runner := &pipeline.Runner{
-		Ledger:        pipeline.NewLedger(wh),
-		Parallelism:   cfg.Run.Parallelism,
-		Log:           a.log,
-		Notifiers:     notifiers(cfg, a.log),
-		NotifyBackoff: 2 * time.Second,
-		Observer:      a.observer,
-		Retry: pipeline.RetryPolicy{
-			MaxAttempts: cfg.Run.MaxAttempts, BaseDelay: cfg.Run.RetryBase,
-			MaxDelay: cfg.Run.RetryMax, AttemptTimeout: cfg.Run.AttemptTimeout,
-		},
-	}
+	runner := a.newRunner(cfg, wh)
 	run := &pipeline.Run{
 		Env: cfg.Environment, Trigger: opts.trigger, Mode: "full",
 		Entities: entityNames(contracts), Reason: opts.reason, StartedBy: startedBy(),
@@ -184,6 +173,22 @@ func printReport(a *app, rep pipeline.Report) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(a.stdout, "run %d %s in %s\n", rep.Run.ID, rep.Status, rep.Elapsed.Round(10*time.Millisecond))
+}
+
+// newRunner is a runner configured for the warehouse.
+func (a *app) newRunner(cfg config.Config, wh *pgxpool.Pool) *pipeline.Runner {
+	return &pipeline.Runner{
+		Ledger:        pipeline.NewLedger(wh),
+		Parallelism:   cfg.Run.Parallelism,
+		Log:           a.log,
+		Notifiers:     notifiers(cfg, a.log),
+		NotifyBackoff: 2 * time.Second,
+		Observer:      a.observer,
+		Retry: pipeline.RetryPolicy{
+			MaxAttempts: cfg.Run.MaxAttempts, BaseDelay: cfg.Run.RetryBase,
+			MaxDelay: cfg.Run.RetryMax, AttemptTimeout: cfg.Run.AttemptTimeout,
+		},
+	}
 }
 
 // notifiers are the log, and each webhook the environment names.

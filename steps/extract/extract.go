@@ -39,6 +39,10 @@ type Options struct {
 	// Quarantine receives each row set aside: a row with a value no target
 	// can hold exactly. The row is not emitted.
 	Quarantine func(Quarantined) error
+	// Query and Args replace the contract's extract query, for a query
+	// derived from it (schemas.Contract.WindowSQL).
+	Query string
+	Args  []any
 }
 
 // Stream runs the contract's extract query and hands each full batch to
@@ -55,7 +59,11 @@ func Stream(ctx context.Context, q Querier, c *schemas.Contract, opts Options, e
 	}
 	// Every column in binary, whatever pgx would prefer for its type: the
 	// decoders read binary only.
-	rows, err := q.Query(ctx, c.SelectSQL(), pgx.QueryResultFormats{pgx.BinaryFormatCode})
+	query := c.SelectSQL()
+	if opts.Query != "" {
+		query = opts.Query
+	}
+	rows, err := q.Query(ctx, query, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, opts.Args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("extract %s: query: %w", c.Entity, err)
 	}

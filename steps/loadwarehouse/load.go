@@ -45,6 +45,15 @@ type Load struct {
 	// Views are the analyst views; those that read this entity are created
 	// again in the swap's transaction.
 	Views []nssql.View
+	// Staging names the staging table (default: the entity's name).
+	Staging string
+}
+
+func (l *Load) staging() string {
+	if l.Staging != "" {
+		return l.Staging
+	}
+	return l.Contract.Entity
 }
 
 // Result is what a load did.
@@ -83,12 +92,12 @@ func (l *Load) Run(ctx context.Context) (Result, error) {
 // its primary key and checks it against the source.
 func (l *Load) stage(ctx context.Context, conn *pgxpool.Conn) error {
 	c := l.Contract
-	staging := quote(StagingSchema, c.Entity)
+	staging := quote(StagingSchema, l.staging())
 	batch := &pgx.Batch{}
 	// A staging table left by a run that was killed is stale by definition:
 	// only one run holds the warehouse at a time.
 	batch.Queue("DROP TABLE IF EXISTS " + staging)
-	for _, stmt := range c.CreateTableSQL(StagingSchema, c.Entity) {
+	for _, stmt := range c.CreateTableSQL(StagingSchema, l.staging()) {
 		batch.Queue(stmt)
 	}
 	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
@@ -123,7 +132,7 @@ func (l *Load) stage(ctx context.Context, conn *pgxpool.Conn) error {
 	// The primary key is built after the COPY: one sort instead of millions
 	// of index insertions. It also proves the keys are unique.
 	batch = &pgx.Batch{}
-	batch.Queue(c.AddPrimaryKeySQL(StagingSchema, c.Entity))
+	batch.Queue(c.AddPrimaryKeySQL(StagingSchema, l.staging()))
 	batch.Queue("ANALYZE " + staging)
 	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("index staging: %w", err)
@@ -228,7 +237,7 @@ const cleanupTimeout = 30 * time.Second
 func (l *Load) dropStaging() {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	_, _ = l.Pool.Exec(ctx, "DROP TABLE IF EXISTS "+quote(StagingSchema, l.Contract.Entity))
+	_, _ = l.Pool.Exec(ctx, "DROP TABLE IF EXISTS "+quote(StagingSchema, l.staging()))
 }
 
 func quote(parts ...string) string { return pgx.Identifier(parts).Sanitize() }

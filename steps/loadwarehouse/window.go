@@ -1,0 +1,63 @@
+package loadwarehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ErrNoTable means the entity has never been loaded, so there is no table
+// to replace a window of.
+var ErrNoTable = errors.New("the entity's table does not exist yet: run it once in full first")
+
+// ReplaceWindow replaces, in one transaction, the rows of the entity's
+// table whose column is in [from, to) with the spool file's rows (a
+// backfill chunk). The file is staged and checked against the source first,
+// so the table is never left with half a window.
+func (l *Load) ReplaceWindow(ctx context.Context, column string, from, to time.Time) (Result, error) {
+	c := l.Contract
+	if l.Staging == "" {
+		l.Staging = c.Entity + "__window"
+	}
+	conn, err := l.Pool.Acquire(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("backfill %s: %w", c.Entity, err)
+	}
+	defer conn.Release()
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", quote(l.Schema, c.Entity)).Scan(&exists); err != nil {
+		return Result{}, fmt.Errorf("backfill %s: %w", c.Entity, err)
+	}
+	if !exists {
+		return Result{}, fmt.Errorf("backfill %s: %w", c.Entity, ErrNoTable)
+	}
+	if err := l.stage(ctx, conn); err != nil {
+		l.dropStaging()
+		return Result{}, fmt.Errorf("backfill %s: %w", c.Entity, err)
+	}
+	res := Result{Rows: l.File.Rows}
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '30s'"); err != nil {
+			return err
+		}
+		target, staging, col := quote(l.Schema, c.Entity), quote(StagingSchema, l.Staging), quote(column)
+		tag, err := tx.Exec(ctx, "DELETE FROM "+target+" WHERE "+col+" >= $1 AND "+col+" < $2", from, to)
+		if err != nil {
+			return err
+		}
+		res.Previous = tag.RowsAffected()
+		if _, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", target, c.CopyColumns(), c.CopyColumns(), staging)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "DROP TABLE "+staging)
+		return err
+	})
+	if err != nil {
+		l.dropStaging()
+		return Result{}, fmt.Errorf("backfill %s: replace %s window: %w", c.Entity, column, err)
+	}
+	return res, nil
+}
