@@ -203,4 +203,3 @@ func (a *app) progress(total int64) (func(int64), func()) {
 	)
 	return func(n int64) { _ = bar.Add64(n) }, func() { _ = bar.Finish() }
 }
-
