@@ -124,3 +124,28 @@ func TestBigQueryNeedsAKeyToHash(t *testing.T) {
 	require.Contains(t, r.stderr, "NIGHTSHIFT_PII_HMAC_KEY: must hold a secret of at least 32 characters")
 	require.NotContains(t, r.stderr, "short", "secrets are never printed")
 }
+
+func TestRestoreAlsoRestoresBigQuery(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, 0.05)
+	fake := bqtest.New(t)
+	config := withBigQueryConfig(t, p, fake, "hash")
+	env := []string{"NIGHTSHIFT_PII_HMAC_KEY=" + piiKey}
+	require.Equal(t, exitOK, cli(t, env, "--config", config, "run", "--entity", "trainees").code)
+	first, _ := fake.Table("analytics", "teacher_training", "trainees")
+	firstRows := len(first.Rows)
+	_, err := pgtest.Pool(t, p.src).Exec(context.Background(), "DELETE FROM trainee_withdrawal_reasons; DELETE FROM trainee_withdrawals; DELETE FROM trainees WHERE id % 2 = 0")
+	require.NoError(t, err)
+	require.Equal(t, exitOK, cli(t, env, "--config", config, "run", "--entity", "trainees").code)
+	second, _ := fake.Table("analytics", "teacher_training", "trainees")
+	require.Less(t, len(second.Rows), firstRows)
+
+	r := cli(t, env, "--config", config, "restore", "--entity", "trainees", "--reason", "half the trainees vanished")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	restored, _ := fake.Table("analytics", "teacher_training", "trainees")
+	require.Len(t, restored.Rows, firstRows, "BigQuery has the previous version back")
+	previous, _ := fake.Table("analytics", "teacher_training", "trainees__previous")
+	require.Len(t, previous.Rows, len(second.Rows), "and keeps the replaced one")
+	_, leftover := fake.Table("analytics", "teacher_training", "trainees__restoring")
+	require.False(t, leftover)
+}
