@@ -7,13 +7,16 @@ BIN           := bin/nightshift
 DEMO_DIR      := .demo
 TEST_PG_DIR   := .test-pg
 DEMO_SCALE    ?= 50
+BENCH_DIR     := .bench
+# 1000 ≈ 1M trainees; the rect source seeds at the same scale (2.8M declarations).
+BENCH_SCALE   ?= 1000
 # The PostgreSQL the tests use: this machine's server when it answers,
 # otherwise a throwaway cluster that `make test` starts in $(TEST_PG_DIR).
 LOCAL_PG_URL  := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := bin/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
-.PHONY: help build demo demo-stop test test-short lint bench clean
+.PHONY: help build demo demo-stop test lint bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +41,13 @@ test: ## Run every test against a real PostgreSQL (with the race detector)
 	echo "tests use PostgreSQL at $$url"; \
 	NIGHTSHIFT_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 8m ./...
 
+bench: build ## Measure a full run against PostgreSQL's own binary COPY pipe (BENCH_SCALE=1000)
+	@url=$$(internal/devdb/pgcluster.sh start $(BENCH_DIR)/pg) && \
+	  echo "seeding at scale $(BENCH_SCALE) (not timed) and warming up with one run …" && \
+	  $(BIN) demo --server "$$url" --scale $(BENCH_SCALE) --fresh --spool $(BENCH_DIR)/spool --write-config $(BENCH_DIR)/nightshift.yaml > $(BENCH_DIR)/warmup.log 2>&1 && \
+	  $(GO) run ./internal/bench --server "$$url" --config $(BENCH_DIR)/nightshift.yaml --bin $(BIN) --scale $(BENCH_SCALE) --json $(BENCH_DIR)/results.json 2>$(BENCH_DIR)/bench.log && \
+	  echo "" && echo "figures as JSON: $(BENCH_DIR)/results.json; Go benchmarks: go test -run '^$$' -bench . -benchmem ./steps/..."
+
 lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
@@ -50,4 +60,5 @@ $(GOLANGCI_LINT):
 	mv bin/tools/golangci-lint $@
 
 clean: demo-stop ## Stop the demo server and remove build and demo outputs
-	rm -rf bin $(DEMO_DIR) $(TEST_PG_DIR)
+	-internal/devdb/pgcluster.sh stop $(BENCH_DIR)/pg
+	rm -rf bin $(DEMO_DIR) $(TEST_PG_DIR) $(BENCH_DIR)
