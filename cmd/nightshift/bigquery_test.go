@@ -35,11 +35,24 @@ func TestBigQueryHoldsEveryEntityWithPIIHashed(t *testing.T) {
 	r := cli(t, env, "--config", config, "run")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Contains(t, r.stdout, "BigQuery: dataset analytics.teacher_training")
+	wh := pgtest.Pool(t, p.wh)
 	for _, c := range schemas.All() {
 		table, ok := fake.Table("analytics", "teacher_training", c.Entity)
 		require.True(t, ok, c.Entity)
 		require.NotEmpty(t, table.Meta.Description, c.Entity)
 		require.Len(t, table.Meta.Schema.Fields, len(c.Fields()), c.Entity)
+		// The warehouse equals the source (checked elsewhere); BigQuery
+		// must hold the same rows: same count, same sum of keys.
+		key := c.PrimaryKey[len(c.PrimaryKey)-1]
+		var rows, sum int64
+		require.NoError(t, wh.QueryRow(context.Background(),
+			"SELECT count(*), coalesce(sum("+key+"), 0)::int8 FROM reporting."+c.Entity).Scan(&rows, &sum))
+		var got int64
+		for _, row := range table.Rows {
+			got += row[key].(int64)
+		}
+		require.Len(t, table.Rows, int(rows), c.Entity)
+		require.Equal(t, sum, got, c.Entity)
 	}
 	trainees, _ := fake.Table("analytics", "teacher_training", "trainees")
 	var n int64
