@@ -92,9 +92,21 @@ func main() {
 		log.Fatalf("run: %v", err)
 	}
 
-	wh, err := pgx.Connect(ctx, dbURL("warehouse"))
-	if err != nil {
+	if err := fromLedger(ctx, dbURL("warehouse"), &rep); err != nil {
+		log.Fatalf("ledger: %v", err)
+	}
+	printMarkdown(os.Stdout, rep)
+	data, _ := json.MarshalIndent(rep, "", "  ")
+	if err := os.WriteFile(*out, data, 0o644); err != nil {
 		log.Fatal(err)
+	}
+}
+
+// fromLedger fills in each entity's run figures from the run's step_runs.
+func fromLedger(ctx context.Context, url string, rep *report) error {
+	wh, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
 	}
 	defer wh.Close(ctx)
 	for i := range rep.Results {
@@ -107,7 +119,7 @@ func main() {
 			FROM nightshift.step_runs
 			WHERE run_id = (SELECT max(id) FROM nightshift.runs) AND entity = $1 AND status = 'succeeded'`, r.Entity).Scan(&secs, &bytes)
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		r.RunSecs, r.ParquetMB = secs, float64(bytes)/(1<<20)
 		if secs > 0 {
@@ -116,11 +128,7 @@ func main() {
 		}
 		rep.ParquetMB += r.ParquetMB
 	}
-	printMarkdown(os.Stdout, rep)
-	data, _ := json.MarshalIndent(rep, "", "  ")
-	if err := os.WriteFile(*out, data, 0o644); err != nil {
-		log.Fatal(err)
-	}
+	return nil
 }
 
 // baseline pipes the contract's SELECT from the source into a table of the

@@ -160,7 +160,8 @@ func (s *Server) load(project string, job *bq.Job, data []byte) error {
 		kept = t.Rows
 		t.Meta.Schema = mergeSchema(t.Meta.Schema, schema)
 	}
-	t.Rows = append(kept, rows...)
+	kept = append(kept, rows...)
+	t.Rows = kept
 	s.tables[key] = t
 	job.Statistics.Load = &bq.JobStatistics3{OutputRows: int64(len(rows)), InputFiles: 1, InputFileBytes: int64(len(data))}
 	return nil
