@@ -169,11 +169,26 @@ func (b *rowBuilder) add(raws [][]byte) (*Quarantined, error) {
 
 func (b *rowBuilder) full() bool { return b.pending >= b.size }
 
-// flush returns the batch built so far; the caller owns it.
+// flush returns the batch built so far; the caller owns it. The next
+// batch's string buffers are sized from this one's, so that they do not
+// grow by doubling and copying row after row.
 func (b *rowBuilder) flush() arrow.RecordBatch {
+	var sizes []int
+	for _, bld := range b.builders {
+		if sb, ok := bld.(*array.StringBuilder); ok {
+			sizes = append(sizes, sb.DataLen())
+		}
+	}
 	rec := b.rb.NewRecordBatch()
 	b.pending = 0
 	b.rb.Reserve(b.size)
+	i := 0
+	for _, bld := range b.builders {
+		if sb, ok := bld.(*array.StringBuilder); ok {
+			sb.ReserveData(sizes[i] + sizes[i]/8)
+			i++
+		}
+	}
 	return rec
 }
 
