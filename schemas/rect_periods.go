@@ -9,6 +9,20 @@ var rectPeriodIgnored = []string{
 	"range", // a daterange generated from started_on and finished_on
 }
 
+// atSchoolColumns are the columns of a spell of a teacher (who: ECT or
+// mentor) at a school, with the extra columns of that kind of spell.
+func atSchoolColumns(who string, extra ...Column) []Column {
+	return columns([]Column{
+		idColumn("period"),
+		{Name: "teacher_id", SourceType: "int8", Type: Int64, Description: "The " + who + " (teachers.id)."},
+		{Name: "school_id", SourceType: "int8", Type: Int64, Description: "The school (schools.id)."},
+	}, periodColumns("spell at the school"), []Column{
+		{Name: "email", SourceType: "citext", Type: Text, Nullable: true, PII: PIIPersonal, Description: "The " + who + "'s email at the school (may be a generic address)."},
+	}, extra, []Column{
+		{Name: "reported_leaving_by_school_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "School that reported the " + who + " leaving (schools.id)."},
+	}, provenanceColumns(), timestampColumns("period"))
+}
+
 // ECTAtSchoolPeriods are the spells of an ECT at a school.
 var ECTAtSchoolPeriods = Contract{
 	Entity:           "ect_at_school_periods",
@@ -19,16 +33,10 @@ var ECTAtSchoolPeriods = Contract{
 	MinSchemaVersion: "20260603140320",
 	Mode:             Full,
 	Ignored:          rectPeriodIgnored,
-	Columns: columns([]Column{
-		idColumn("period"),
-		{Name: "teacher_id", SourceType: "int8", Type: Int64, Description: "The ECT (teachers.id)."},
-		{Name: "school_id", SourceType: "int8", Type: Int64, Description: "The school (schools.id)."},
-	}, periodColumns("spell at the school"), []Column{
-		{Name: "email", SourceType: "citext", Type: Text, Nullable: true, PII: PIIPersonal, Description: "The ECT's email at the school (may be a generic address)."},
-		{Name: "working_pattern", SourceType: "working_pattern", Type: Text, Nullable: true, LowCardinality: true, Description: "part_time or full_time."},
-		{Name: "school_reported_appropriate_body_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "Appropriate body the school reported (appropriate_body_periods.id)."},
-		{Name: "reported_leaving_by_school_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "School that reported the ECT leaving (schools.id)."},
-	}, provenanceColumns(), timestampColumns("period")),
+	Columns: atSchoolColumns("ECT",
+		Column{Name: "working_pattern", SourceType: "working_pattern", Type: Text, Nullable: true, LowCardinality: true, Description: "part_time or full_time."},
+		Column{Name: "school_reported_appropriate_body_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "Appropriate body the school reported (appropriate_body_periods.id)."},
+	),
 }
 
 // MentorAtSchoolPeriods are the spells of a mentor at a school.
@@ -41,14 +49,7 @@ var MentorAtSchoolPeriods = Contract{
 	MinSchemaVersion: "20260603140320",
 	Mode:             Full,
 	Ignored:          rectPeriodIgnored,
-	Columns: columns([]Column{
-		idColumn("period"),
-		{Name: "teacher_id", SourceType: "int8", Type: Int64, Description: "The mentor (teachers.id)."},
-		{Name: "school_id", SourceType: "int8", Type: Int64, Description: "The school (schools.id)."},
-	}, periodColumns("spell at the school"), []Column{
-		{Name: "email", SourceType: "citext", Type: Text, Nullable: true, PII: PIIPersonal, Description: "The mentor's email at the school (may be a generic address)."},
-		{Name: "reported_leaving_by_school_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "School that reported the mentor leaving (schools.id)."},
-	}, provenanceColumns(), timestampColumns("period")),
+	Columns:          atSchoolColumns("mentor"),
 }
 
 // MentorshipPeriods pair an ECT with a mentor.
