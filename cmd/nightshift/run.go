@@ -252,7 +252,9 @@ func (a *app) warehouse(ctx context.Context) (config.Config, *pgxpool.Pool, erro
 // openWarehouse connects to the warehouse and checks that its schema is the
 // one this binary was built for.
 func openWarehouse(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
-	wh, err := cfg.Warehouse.Open(ctx, "warehouse.url", false)
+	// The run lock, the heartbeat and ledger writes, and per entity a load
+	// and its clean-up.
+	wh, err := cfg.Warehouse.Open(ctx, "warehouse.url", false, 2*cfg.Run.Parallelism+3)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
@@ -291,7 +293,8 @@ func openSources(ctx context.Context, cfg config.Config, contracts []*schemas.Co
 			return nil, withCode(exitUsage, &config.Error{Setting: "sources." + c.Source + ".url",
 				Problem: fmt.Sprintf("is required by entity %s (set it in the config file or NIGHTSHIFT_SOURCE_%s_URL)", c.Entity, strings.ToUpper(c.Source))})
 		}
-		p, err := db.Open(ctx, "sources."+c.Source+".url", true)
+		// The snapshot's own connection, and one per entity in flight.
+		p, err := db.Open(ctx, "sources."+c.Source+".url", true, cfg.Run.Parallelism+2)
 		if err != nil {
 			closeAll(pools)
 			return nil, withCode(exitUsage, err)

@@ -70,7 +70,7 @@ tables in an empty database. Never point this at a real service database.`,
 
 func (a *app) seedOne(ctx context.Context, db config.Database, name string, opts seed.Options, createSchema bool) error {
 	setting := "sources." + name + ".url"
-	pool, err := db.Open(ctx, setting, false)
+	pool, err := db.Open(ctx, setting, false, 0)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}

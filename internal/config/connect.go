@@ -17,7 +17,11 @@ const connectTimeout = 10 * time.Second
 // setting names the database in errors (sources.register.url). Source
 // pools are read-only at the session level too, as a second lock on the
 // door: nightshift never writes to a source.
-func (d Database) Open(ctx context.Context, setting string, readOnly bool) (*pgxpool.Pool, error) {
+//
+// conns sizes the pool (0 keeps pgxpool's default): a run holds connections
+// for its whole life (the run lock, a snapshot per source) on top of one per
+// entity in flight, and a pool too small would make them wait on each other.
+func (d Database) Open(ctx context.Context, setting string, readOnly bool, conns int) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(d.URL)
 	if err != nil {
 		return nil, &Error{Setting: setting, Problem: "cannot be parsed: " + redact(err.Error(), d.Password)}
@@ -26,6 +30,9 @@ func (d Database) Open(ctx context.Context, setting string, readOnly bool) (*pgx
 		pc.ConnConfig.Password = d.Password
 	}
 	pc.ConnConfig.ConnectTimeout = connectTimeout
+	if conns > 0 {
+		pc.MaxConns = int32(conns)
+	}
 	pc.ConnConfig.RuntimeParams["application_name"] = "nightshift"
 	pc.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	if readOnly {
