@@ -116,7 +116,15 @@ type copyStream struct {
 	rows     int64
 	started  bool
 	done     bool
+	// rec is the batch being encoded, row its next row: a batch is encoded
+	// a slice of rows at a time, so that the buffer stays small.
+	rec arrow.RecordBatch
+	row int
 }
+
+// encodeRows is how many rows one fill encodes: a few megabytes of COPY
+// data, whatever the batch size.
+const encodeRows = 4096
 
 func newCopyStream(c *schemas.Contract, next func() (arrow.RecordBatch, error)) *copyStream {
 	fields := c.Fields()
@@ -141,29 +149,34 @@ func (s *copyStream) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// fill encodes the next batch, or the trailer when there is none.
+// fill encodes the next rows of the current batch, the next batch, or the
+// trailer when there is none.
 func (s *copyStream) fill() error {
 	s.buf, s.pos = s.buf[:0], 0
 	if !s.started {
 		s.buf = append(s.buf, copySignature...)
 		s.started = true
 	}
-	rec, err := s.next()
-	if errors.Is(err, io.EOF) {
-		s.buf = binary.BigEndian.AppendUint16(s.buf, 0xffff)
-		s.done = true
-		return nil
+	if s.rec == nil {
+		rec, err := s.next()
+		if errors.Is(err, io.EOF) {
+			s.buf = binary.BigEndian.AppendUint16(s.buf, 0xffff)
+			s.done = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if int(rec.NumCols()) != len(s.encoders) {
+			rec.Release()
+			return fmt.Errorf("spool batch has %d columns, the contract has %d", rec.NumCols(), len(s.encoders))
+		}
+		s.rec, s.row = rec, 0
 	}
-	if err != nil {
-		return err
-	}
-	defer rec.Release()
-	cols := rec.Columns()
-	if len(cols) != len(s.encoders) {
-		return fmt.Errorf("spool batch has %d columns, the contract has %d", len(cols), len(s.encoders))
-	}
-	n := int(rec.NumRows())
-	for i := 0; i < n; i++ {
+	cols := s.rec.Columns()
+	end := min(s.row+encodeRows, int(s.rec.NumRows()))
+	var err error
+	for i := s.row; i < end; i++ {
 		s.buf = binary.BigEndian.AppendUint16(s.buf, uint16(len(cols)))
 		for j, col := range cols {
 			if col.IsNull(i) {
@@ -171,10 +184,23 @@ func (s *copyStream) fill() error {
 				continue
 			}
 			if s.buf, err = s.encoders[j](s.buf, col, i); err != nil {
-				return fmt.Errorf("row %d, column %d: %w", s.rows+int64(i)+1, j+1, err)
+				return fmt.Errorf("row %d, column %d: %w", s.rows+1, j+1, err)
 			}
 		}
+		s.rows++
 	}
-	s.rows += int64(n)
+	s.row = end
+	if s.row >= int(s.rec.NumRows()) {
+		s.rec.Release()
+		s.rec = nil
+	}
 	return nil
+}
+
+// close releases a batch left half-encoded by a failed COPY.
+func (s *copyStream) close() {
+	if s.rec != nil {
+		s.rec.Release()
+		s.rec = nil
+	}
 }

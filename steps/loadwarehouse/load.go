@@ -120,6 +120,7 @@ func (l *Load) stage(ctx context.Context, conn *pgxpool.Conn) error {
 		rec.Retain()
 		return rec, nil
 	})
+	defer stream.close()
 	copySQL := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", staging, c.CopyColumns())
 	tag, err := conn.Conn().PgConn().CopyFrom(ctx, stream, copySQL)
 	if err != nil {
