@@ -10,7 +10,13 @@ import (
 	"syscall"
 )
 
+// ownProcess is true when the CLI runs as its own process, not inside a
+// test that runs many commands in one: process-wide settings, such as the
+// runtime's memory limit, apply only then.
+var ownProcess bool
+
 func main() {
+	ownProcess = true
 	// The first SIGINT or SIGTERM cancels ctx, which aborts a run cleanly; a
 	// second one, after stop() has restored the default, kills the process.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -76,6 +77,9 @@ Exit codes: 0 succeeded, 1 failed, 2 configuration error, 130 aborted (Ctrl-C).`
 // runPipeline performs one run and prints its summary. Its error carries
 // the exit code.
 func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOptions) (pipeline.Report, error) {
+	if ownProcess && cfg.Run.MemoryLimitMiB > 0 && lookupEnv(a.env, "GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(cfg.Run.MemoryLimitMiB) << 20)
+	}
 	contracts, err := selectContracts(opts.entities)
 	if err != nil {
 		return pipeline.Report{}, withCode(exitUsage, err)

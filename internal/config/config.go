@@ -98,6 +98,10 @@ type Run struct {
 	// AttemptTimeout bounds one attempt of a step; Deadline the whole run.
 	AttemptTimeout time.Duration `yaml:"attempt_timeout"`
 	Deadline       time.Duration `yaml:"deadline"`
+	// MemoryLimitMiB is the Go runtime's soft memory limit (0: none): near
+	// it the garbage collector works harder instead of letting the heap
+	// double. GOMEMLIMIT, when set, wins.
+	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 }
 
 // Error is a configuration mistake. Setting names the thing to fix, as it
@@ -123,7 +127,7 @@ func Defaults() Config {
 		Run: Run{
 			BatchSize: 65536, Parallelism: 2, MaxAttempts: 3,
 			RetryBase: 5 * time.Second, RetryMax: 2 * time.Minute,
-			AttemptTimeout: 30 * time.Minute, Deadline: 2 * time.Hour,
+			AttemptTimeout: 30 * time.Minute, Deadline: 2 * time.Hour, MemoryLimitMiB: 200,
 		},
 	}
 }
@@ -238,7 +242,7 @@ func applyEnv(cfg *Config, env []string) error {
 }
 
 func setRun(r *Run, name, value string) error {
-	ints := map[string]*int{"BATCH_SIZE": &r.BatchSize, "PARALLELISM": &r.Parallelism, "MAX_ATTEMPTS": &r.MaxAttempts}
+	ints := map[string]*int{"BATCH_SIZE": &r.BatchSize, "PARALLELISM": &r.Parallelism, "MAX_ATTEMPTS": &r.MaxAttempts, "MEMORY_LIMIT_MIB": &r.MemoryLimitMiB}
 	durations := map[string]*time.Duration{"RETRY_BASE": &r.RetryBase, "RETRY_MAX": &r.RetryMax, "ATTEMPT_TIMEOUT": &r.AttemptTimeout, "DEADLINE": &r.Deadline}
 	if p, ok := ints[name]; ok {
 		n, err := strconv.Atoi(value)
@@ -312,6 +316,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Run.MaxAttempts < 1 {
 		bad("run.max_attempts", "must be at least 1")
+	}
+	if c.Run.MemoryLimitMiB < 0 {
+		bad("run.memory_limit_mib", "must be 0 (no limit) or a number of MiB")
 	}
 	if c.Run.Deadline <= 0 {
 		bad("run.deadline", "must be positive")
