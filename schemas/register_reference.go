@@ -7,7 +7,7 @@ var Providers = Contract{
 	Source:           "register",
 	Table:            "providers",
 	PrimaryKey:       []string{"id"},
-	MinSchemaVersion: "20241122103000",
+	MinSchemaVersion: "20250721121140",
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("provider"),
@@ -29,7 +29,7 @@ var AcademicCycles = Contract{
 	Source:           "register",
 	Table:            "academic_cycles",
 	PrimaryKey:       []string{"id"},
-	MinSchemaVersion: "20241122103000",
+	MinSchemaVersion: "20250721121140",
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("academic cycle"),
@@ -43,21 +43,23 @@ var TraineeWithdrawals = Contract{
 	Entity: "trainee_withdrawals",
 	Description: "Withdrawals of trainees from their training: one row per withdrawal. An undone withdrawal " +
 		"(withdrawn in error) is kept with discarded_at set, and the trainee's state goes back.",
-	Source:           "register",
-	Table:            "trainee_withdrawals",
-	PrimaryKey:       []string{"id"},
-	MinSchemaVersion: "20241122103000",
+	Source:     "register",
+	Table:      "trainee_withdrawals",
+	PrimaryKey: []string{"id"},
+	// safeguarding_concern_reasons arrived with the safeguarding_concerns
+	// reason (sql/source/register/schema.sql).
+	MinSchemaVersion: "20251007092157",
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("withdrawal"),
 		{Name: "trainee_id", SourceType: "int8", Type: Int64, Description: "The trainee withdrawn (trainees.id)."},
-		{Name: "date", SourceType: "date", Type: Date, Nullable: true, Description: "Date the trainee left the training."},
+		{Name: "date", SourceType: "date", Type: Date, Nullable: true, Description: "Date the trainee left the training; NULL on some legacy withdrawals."},
 		{Name: "trigger", SourceType: "trigger_type", Type: Text, Nullable: true, LowCardinality: true,
 			Description: "Who decided the withdrawal: provider or trainee (decides which reasons were offered)."},
 		{Name: "future_interest", SourceType: "future_interest_type", Type: Text, Nullable: true, LowCardinality: true,
 			Description: "Whether the trainee is interested in training in future: yes, no or unknown."},
-		{Name: "another_reason", SourceType: "varchar", Type: Text, Nullable: true, Description: "Free text when the reason was 'another reason'."},
-		{Name: "safeguarding_concern_reasons", SourceType: "varchar", Type: Text, Nullable: true, Description: "Free text describing safeguarding concerns, when that was the reason."},
+		{Name: "another_reason", SourceType: "varchar", Type: Text, Nullable: true, Description: "Free text when the reason was 'another reason'; NULL otherwise."},
+		{Name: "safeguarding_concern_reasons", SourceType: "varchar", Type: Text, Nullable: true, Description: "Free text describing safeguarding concerns, when safeguarding_concerns was a reason; NULL otherwise."},
 		{Name: "discarded_at", SourceType: "timestamp", Type: Timestamp, Nullable: true, Description: "When the withdrawal was undone (UTC); NULL if it stands."},
 	}, timestampColumns("withdrawal")),
 }
@@ -70,13 +72,13 @@ var TraineeWithdrawalReasons = Contract{
 	Source:           "register",
 	Table:            "trainee_withdrawal_reasons",
 	PrimaryKey:       []string{"id"},
-	MinSchemaVersion: "20241122103000",
+	MinSchemaVersion: "20250721121140",
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("link"),
 		{Name: "trainee_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The trainee, on legacy rows (trainees.id)."},
 		{Name: "trainee_withdrawal_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The withdrawal (trainee_withdrawals.id); NULL on legacy rows."},
-		{Name: "withdrawal_reason_id", SourceType: "int8", Type: Int64, Description: "The reason (withdrawal_reasons.id)."},
+		{Name: "withdrawal_reason_id", SourceType: "int8", Type: Int64, LowCardinality: true, Description: "The reason (withdrawal_reasons.id)."},
 	}, timestampColumns("link")),
 }
 
@@ -88,10 +90,10 @@ var WithdrawalReasons = Contract{
 	Source:           "register",
 	Table:            "withdrawal_reasons",
 	PrimaryKey:       []string{"id"},
-	MinSchemaVersion: "20241122103000",
+	MinSchemaVersion: "20250721121140",
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("reason"),
-		{Name: "name", SourceType: "varchar", Type: Text, LowCardinality: true, Description: "The reason's slug, e.g. financial_problems."},
+		{Name: "name", SourceType: "varchar", Type: Text, LowCardinality: true, Description: "The reason's slug, e.g. financial_problems or record_added_in_error; unique."},
 	}, timestampColumns("reason")),
 }

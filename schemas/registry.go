@@ -9,7 +9,9 @@ import (
 // registry holds every contract, in the order entities are listed and run.
 var registry = []*Contract{
 	&Trainees, &TraineeWithdrawals, &TraineeWithdrawalReasons, &WithdrawalReasons, &Providers, &AcademicCycles,
-	&Schools, &LeadProviders, &DeliveryPartners, &Teachers,
+	&Schools, &LeadProviders, &DeliveryPartners,
+	&AppropriateBodies, &AppropriateBodyPeriods, &ActiveLeadProviders, &LeadProviderDeliveryPartnerships, &SchoolPartnerships,
+	&Teachers,
 	&ECTAtSchoolPeriods, &MentorAtSchoolPeriods, &MentorshipPeriods, &InductionPeriods, &TrainingPeriods,
 	&Declarations, &RegisterStatuses, &RECTStatuses,
 }

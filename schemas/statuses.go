@@ -34,7 +34,7 @@ var RegisterStatuses = Contract{
 FROM public.trainees`,
 	Reads:            map[string][]string{"trainees": {"id", "state"}},
 	PrimaryKey:       []string{"entity_type", "entity_id"},
-	MinSchemaVersion: "20241122103000",
+	MinSchemaVersion: "20250721121140",
 	Mode:             Full,
 	History:          true,
 	Columns:          statusColumns("trainee"),

@@ -10,7 +10,7 @@ var Trainees = Contract{
 	Source:           "register",
 	Table:            "trainees",
 	PrimaryKey:       []string{"id"},
-	MinSchemaVersion: "20241122103000",
+	MinSchemaVersion: "20250721121140",
 	Mode:             Full,
 	Columns: []Column{
 		{Name: "id", SourceType: "int8", Type: Int64, Description: "Register's identifier of the training record."},

@@ -107,10 +107,16 @@ func seedRegister(t *testing.T, scale float64) string {
 	return url
 }
 
+// checksum runs a checksum query on its own short-lived connection: tests
+// call it dozens of times, and connections held until the test ends would
+// exhaust the server's max_connections when packages run in parallel.
 func checksum(t *testing.T, url, sql string) reconcile.Checksum {
 	t.Helper()
-	conn := pgtest.Connect(t, url)
-	c, err := reconcile.Compute(context.Background(), conn, sql)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	c, err := reconcile.Compute(ctx, conn, sql)
 	require.NoError(t, err)
 	return c
 }
