@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/extract"
 	"github.com/dfe-nightshift/nightshift/steps/loadwarehouse"
-	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 	"github.com/dfe-nightshift/nightshift/steps/spool"
 )
 
@@ -126,43 +124,36 @@ func (s *chunkStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	var quarantined []extract.Quarantined
-	opts := extract.Options{
-		BatchSize: s.d.BatchSize, Mem: s.d.Mem,
-		Query: c.WindowSQL(BackfillColumn), Args: []any{ch.From, ch.To},
-		Quarantine: func(q extract.Quarantined) error { quarantined = append(quarantined, q); return nil },
-	}
-	rows, err := extract.Stream(ctx, tx, c, opts, func(rec arrow.RecordBatch) error {
-		defer rec.Release()
-		return w.Write(rec)
-	})
+	load := &loadwarehouse.Load{Pool: s.d.Warehouse, Schema: s.d.Schema, Contract: c, Staging: loadwarehouse.WindowStaging(c.Entity), BatchSize: s.d.BatchSize, Mem: s.d.Mem}
+	st, err := load.Begin(ctx)
 	if err != nil {
 		w.Abort()
 		return pipeline.Outcome{}, err
 	}
-	file, err := w.Close()
+	opts := extract.Options{BatchSize: s.d.BatchSize, Mem: s.d.Mem, Query: c.WindowSQL(BackfillColumn), Args: []any{ch.From, ch.To}}
+	out, err := stream(ctx, tx, c, opts, w, st)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	keys := make([]string, len(quarantined))
-	for i, q := range quarantined {
-		keys[i] = q.Key
+	load.File, load.Source = out.file, out.source
+	if s.d.ReconcileSQL {
+		if load.SourceSQL, err = sourceChecksumSQL(ctx, tx, c, c.WindowChecksumExcludingSQL(BackfillColumn), out, ch.From, ch.To); err != nil {
+			load.DropStaging()
+			return pipeline.Outcome{}, err
+		}
 	}
-	sum, err := reconcile.Compute(ctx, tx, c.WindowChecksumExcludingSQL(BackfillColumn), ch.From, ch.To, keys)
-	if err != nil {
-		return pipeline.Outcome{}, fmt.Errorf("backfill %s: source %w", c.Entity, err)
-	}
-	if err := recordQuarantine(ctx, s.d.Warehouse, s.runID, c.Entity, quarantined, false); err != nil {
+	if err := recordQuarantine(ctx, s.d.Warehouse, s.runID, c.Entity, out.quarantined, false); err != nil {
+		load.DropStaging()
 		return pipeline.Outcome{}, err
 	}
-	load := loadwarehouse.Load{Pool: s.d.Warehouse, Schema: s.d.Schema, Contract: c, File: file, Source: sum, BatchSize: s.d.BatchSize, Mem: s.d.Mem}
-	res, err := load.ReplaceWindow(ctx, BackfillColumn, ch.From, ch.To)
+	res, err := load.ReplaceWindow(ctx, out.staged, BackfillColumn, ch.From, ch.To)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
+	rows := out.source.Rows
 	if s.progress != nil {
 		s.progress(rows)
 	}
-	return pipeline.Outcome{Rows: rows, Bytes: file.Bytes, Checksum: sum.Sum,
-		Detail: map[string]any{"from": ch.From, "to": ch.To, "replaced_rows": res.Previous, "quarantined": len(quarantined)}}, nil
+	return pipeline.Outcome{Rows: rows, Bytes: out.file.Bytes, Checksum: out.source.Sum,
+		Detail: map[string]any{"from": ch.From, "to": ch.To, "replaced_rows": res.Previous, "quarantined": len(out.quarantined)}}, nil
 }

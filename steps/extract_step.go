@@ -4,19 +4,18 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/extract"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 	"github.com/dfe-nightshift/nightshift/steps/spool"
 )
 
-// extractStep reads the entity at the run's snapshot into its spool file,
-// and checksums the same rows at the same snapshot for the loads to match.
+// extractStep reads the entity at the run's snapshot, once, into its spool
+// file and into the warehouse staging table at the same time (stream).
 type extractStep struct{ e *entity }
 
 func (s *extractStep) Name() string { return "extract" }
@@ -24,6 +23,7 @@ func (s *extractStep) Name() string { return "extract" }
 func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 	e := s.e
 	c := e.contract
+	e.staged = nil
 	conn, err := e.pool.Acquire(ctx)
 	if err != nil {
 		return pipeline.Outcome{}, fmt.Errorf("extract %s: %w", c.Entity, err)
@@ -39,68 +39,51 @@ func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	// Decoding and Parquet encoding each take a core: the writer runs in its
-	// own goroutine, two batches behind the reader at most.
-	batches := make(chan arrow.RecordBatch, 2)
-	g, gctx := errgroup.WithContext(ctx)
-	var rows int64
-	var quarantined []extract.Quarantined
-	opts := extract.Options{BatchSize: e.deps.BatchSize, Mem: e.deps.Mem, Quarantine: func(q extract.Quarantined) error {
-		quarantined = append(quarantined, q)
-		return nil
-	}}
-	g.Go(func() error {
-		defer close(batches)
-		var err error
-		rows, err = extract.Stream(gctx, tx, c, opts, func(rec arrow.RecordBatch) error {
-			select {
-			case batches <- rec:
-				return nil
-			case <-gctx.Done():
-				rec.Release()
-				return gctx.Err()
-			}
-		})
-		return err
-	})
-	g.Go(func() error {
-		for rec := range batches {
-			err := w.Write(rec)
-			rec.Release()
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err := g.Wait(); err != nil {
+	load := e.load()
+	st, err := load.Begin(ctx)
+	if err != nil {
 		w.Abort()
 		return pipeline.Outcome{}, err
 	}
-	file, err := w.Close()
+	out, err := stream(ctx, tx, c, extract.Options{BatchSize: e.deps.BatchSize, Mem: e.deps.Mem}, w, st)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	keys := make([]string, len(quarantined))
-	for i, q := range quarantined {
+	var sourceSQL *reconcile.Checksum
+	if e.deps.ReconcileSQL {
+		if sourceSQL, err = sourceChecksumSQL(ctx, tx, c, c.SourceChecksumExcludingSQL(), out); err != nil {
+			load.DropStaging()
+			return pipeline.Outcome{}, err
+		}
+	}
+	if err := recordQuarantine(ctx, e.deps.Warehouse, e.runID, c.Entity, out.quarantined, true); err != nil {
+		load.DropStaging()
+		return pipeline.Outcome{}, err
+	}
+	e.file, e.source, e.sourceSQL, e.staged = out.file, out.source, sourceSQL, &out.staged
+	return pipeline.Outcome{
+		Rows: out.source.Rows, Bytes: out.file.Bytes, Checksum: out.source.Sum,
+		Detail: map[string]any{"spool": out.file.Path, "sha256": out.file.SHA256, "snapshot": e.snapshot.ID, "quarantined": len(out.quarantined), "staged_rows": out.staged.Rows},
+	}, nil
+}
+
+// sourceChecksumSQL checksums in SQL, at the extract's snapshot, the rows
+// the extract read (query takes the quarantined keys as its last
+// parameter): the independent check that run.reconcile: sql asks for.
+func sourceChecksumSQL(ctx context.Context, tx pgx.Tx, c *schemas.Contract, query string, out streamed, args ...any) (*reconcile.Checksum, error) {
+	keys := make([]string, len(out.quarantined))
+	for i, q := range out.quarantined {
 		keys[i] = q.Key
 	}
-	sum, err := reconcile.Compute(ctx, tx, c.SourceChecksumExcludingSQL(), keys)
+	sum, err := reconcile.Compute(ctx, tx, query, append(args, keys)...)
 	if err != nil {
-		return pipeline.Outcome{}, fmt.Errorf("extract %s: source %w", c.Entity, err)
+		return nil, fmt.Errorf("extract %s: source %w", c.Entity, err)
 	}
-	if sum.Rows != rows {
+	if sum.Rows != out.source.Rows {
 		// The same snapshot cannot change between two queries: this is a bug.
-		return pipeline.Outcome{}, pipeline.MarkPermanent(fmt.Errorf("extract %s: read %d rows but the source checksum counts %d at the same snapshot", c.Entity, rows, sum.Rows))
+		return nil, pipeline.MarkPermanent(fmt.Errorf("extract %s: read %d rows but the source checksum counts %d at the same snapshot", c.Entity, out.source.Rows, sum.Rows))
 	}
-	if err := recordQuarantine(ctx, e.deps.Warehouse, e.runID, e.contract.Entity, quarantined, true); err != nil {
-		return pipeline.Outcome{}, err
-	}
-	e.file, e.source = file, sum
-	return pipeline.Outcome{
-		Rows: rows, Bytes: file.Bytes, Checksum: sum.Sum,
-		Detail: map[string]any{"spool": file.Path, "sha256": file.SHA256, "snapshot": e.snapshot.ID, "quarantined": len(quarantined)},
-	}, nil
+	return &sum, nil
 }
 
 // recordQuarantine records rows set aside by a run, so that a retried

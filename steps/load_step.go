@@ -9,7 +9,8 @@ import (
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 )
 
-// loadWarehouseStep loads the spool file into the reporting warehouse.
+// loadWarehouseStep checks the staging table against the source and swaps
+// it in, staging the spool file first when the extract did not.
 type loadWarehouseStep struct{ e *entity }
 
 func (s *loadWarehouseStep) Name() string { return "load-warehouse" }
@@ -19,11 +20,18 @@ func (s *loadWarehouseStep) Run(ctx context.Context, _ int) (pipeline.Outcome, e
 	if e.file.Path == "" {
 		return pipeline.Outcome{}, pipeline.MarkPermanent(errNoExtract)
 	}
-	load := loadwarehouse.Load{
-		Pool: e.deps.Warehouse, Schema: e.deps.Schema, Contract: e.contract,
-		File: e.file, Source: e.source, BatchSize: e.deps.BatchSize, Mem: e.deps.Mem, Views: e.deps.Views,
+	load := e.load()
+	var res loadwarehouse.Result
+	var err error
+	if staged := e.staged; staged != nil {
+		// The extract filled the staging table as it read. Only once: if
+		// this fails, the staging table is gone and a retry stages the
+		// spool file.
+		e.staged = nil
+		res, err = load.Publish(ctx, *staged)
+	} else {
+		res, err = load.Run(ctx)
 	}
-	res, err := load.Run(ctx)
 	if err != nil {
 		// A mismatch against the source is not cured by loading again.
 		var mismatch *reconcile.MismatchError

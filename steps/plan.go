@@ -18,6 +18,7 @@ import (
 	nssql "github.com/dfe-nightshift/nightshift/sql"
 	"github.com/dfe-nightshift/nightshift/steps/extract"
 	"github.com/dfe-nightshift/nightshift/steps/loadbigquery"
+	"github.com/dfe-nightshift/nightshift/steps/loadwarehouse"
 	"github.com/dfe-nightshift/nightshift/steps/preflight"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 	"github.com/dfe-nightshift/nightshift/steps/spool"
@@ -39,6 +40,11 @@ type Deps struct {
 	Views []nssql.View
 	// BigQuery is the BigQuery sink; nil when it is off.
 	BigQuery *loadbigquery.Target
+	// ReconcileSQL adds a SQL checksum of the source rows and of the
+	// staging table to the digests every load is checked with: a check of
+	// what the warehouse stored, independent of nightshift's code, for two
+	// more scans of each table (run.reconcile: sql).
+	ReconcileSQL bool
 }
 
 // Plan is the tasks of one run, with the source snapshots they read.
@@ -126,8 +132,23 @@ type entity struct {
 	pool     *pgxpool.Pool
 	snapshot *extract.Snapshot
 
-	file   spool.File
-	source reconcile.Checksum
+	file spool.File
+	// source is the digest of the rows read, sourceSQL their SQL checksum
+	// when Deps.ReconcileSQL asks for one.
+	source    reconcile.Checksum
+	sourceSQL *reconcile.Checksum
+	// staged is the digest of the rows the extract copied into the staging
+	// table; nil when it did not, or the staging table was used or dropped.
+	staged *reconcile.Checksum
+}
+
+// load is the warehouse load of the entity's extract.
+func (e *entity) load() *loadwarehouse.Load {
+	return &loadwarehouse.Load{
+		Pool: e.deps.Warehouse, Schema: e.deps.Schema, Contract: e.contract,
+		File: e.file, Source: e.source, SourceSQL: e.sourceSQL,
+		BatchSize: e.deps.BatchSize, Mem: e.deps.Mem, Views: e.deps.Views,
+	}
 }
 
 // sourcesOf lists the sources the contracts read, in contract order.

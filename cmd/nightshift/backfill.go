@@ -119,7 +119,7 @@ func (a *app) backfill(ctx context.Context, opts backfillOptions) error {
 	if err != nil {
 		return err
 	}
-	deps := steps.Deps{Sources: sources, Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize, Views: views}
+	deps := steps.Deps{Sources: sources, Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize, ReconcileSQL: cfg.Run.Reconcile == "sql", Views: views}
 	run := &pipeline.Run{Env: cfg.Environment, Trigger: pipeline.TriggerBackfill, Mode: mode,
 		Entities: []string{c.Entity}, Reason: opts.reason, StartedBy: startedBy()}
 	rep, err := runner.Do(ctx, run, cfg.Run.Deadline, func(context.Context, *pipeline.Run) ([]pipeline.Task, func(), error) {

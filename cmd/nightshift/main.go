@@ -5,8 +5,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -20,7 +22,30 @@ func main() {
 	// The first SIGINT or SIGTERM cancels ctx, which aborts a run cleanly; a
 	// second one, after stop() has restored the default, kills the process.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startCPUProfile(os.Getenv("NIGHTSHIFT_CPUPROFILE"))
 	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ())
+	stopProfile()
 	stop()
 	os.Exit(code)
+}
+
+// startCPUProfile writes a CPU profile of the whole command to path (when
+// set), for `go tool pprof`: a slow run in a real environment can be
+// profiled without a special build.
+func startCPUProfile(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "NIGHTSHIFT_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
 }

@@ -115,7 +115,7 @@ func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOption
 		return pipeline.Report{}, err
 	}
 	defer closeBQ()
-	deps := steps.Deps{Sources: sources, Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize, Views: views, BigQuery: bq}
+	deps := steps.Deps{Sources: sources, Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize, ReconcileSQL: cfg.Run.Reconcile == "sql", Views: views, BigQuery: bq}
 	rep, err := runner.Do(ctx, run, cfg.Run.Deadline, func(ctx context.Context, run *pipeline.Run) ([]pipeline.Task, func(), error) {
 		if opts.restore {
 			var tasks []pipeline.Task

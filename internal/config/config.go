@@ -86,7 +86,8 @@ type Spool struct {
 
 // Run tunes the runner.
 type Run struct {
-	// BatchSize is rows per Arrow record batch and Parquet row group.
+	// BatchSize is rows per Arrow record batch, the unit that flows from
+	// the source to the spool and the warehouse.
 	BatchSize int `yaml:"batch_size"`
 	// Parallelism is how many entities run at once.
 	Parallelism int `yaml:"parallelism"`
@@ -102,6 +103,11 @@ type Run struct {
 	// it the garbage collector works harder instead of letting the heap
 	// double. GOMEMLIMIT, when set, wins.
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
+	// Reconcile is how each load is checked against the source: "digest"
+	// compares digests of the rows as read and as copied, in the process;
+	// "sql" adds a SQL checksum of the source rows and of the staging
+	// table, independent of nightshift's code, for two more scans of each.
+	Reconcile string `yaml:"reconcile"`
 }
 
 // Error is a configuration mistake. Setting names the thing to fix, as it
@@ -125,7 +131,7 @@ func Defaults() Config {
 		BigQuery:    BigQuery{Dataset: "nightshift", Location: "europe-west2", PII: "hash"},
 		Spool:       Spool{Dir: "spool"},
 		Run: Run{
-			BatchSize: 65536, Parallelism: 2, MaxAttempts: 3,
+			BatchSize: 8192, Parallelism: 2, MaxAttempts: 3, Reconcile: "digest",
 			RetryBase: 5 * time.Second, RetryMax: 2 * time.Minute,
 			AttemptTimeout: 30 * time.Minute, Deadline: 2 * time.Hour, MemoryLimitMiB: 200,
 		},
@@ -188,8 +194,8 @@ func applyEnv(cfg *Config, env []string) error {
 		switch {
 		case name == "ENV":
 			cfg.Environment = value
-		case name == "CONFIG" || strings.HasPrefix(name, "TEST_"):
-			// Read elsewhere: the --config default and the test suite.
+		case name == "CONFIG" || name == "CPUPROFILE" || strings.HasPrefix(name, "TEST_"):
+			// Read elsewhere: the --config default, the profiler and the test suite.
 		case name == "WAREHOUSE_URL":
 			cfg.Warehouse.URL = value
 		case name == "WAREHOUSE_PASSWORD":
@@ -260,6 +266,10 @@ func setRun(r *Run, name, value string) error {
 		*p = d
 		return nil
 	}
+	if name == "RECONCILE" {
+		r.Reconcile = value
+		return nil
+	}
 	return errors.New("unknown setting (see README.md, Configuration)")
 }
 
@@ -319,6 +329,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Run.MemoryLimitMiB < 0 {
 		bad("run.memory_limit_mib", "must be 0 (no limit) or a number of MiB")
+	}
+	if c.Run.Reconcile != "digest" && c.Run.Reconcile != "sql" {
+		bad("run.reconcile", fmt.Sprintf("must be digest or sql, not %q", c.Run.Reconcile))
 	}
 	if c.Run.Deadline <= 0 {
 		bad("run.deadline", "must be positive")

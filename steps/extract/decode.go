@@ -11,13 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/dfe-nightshift/nightshift/schemas"
-)
-
-// PostgreSQL's binary dates and timestamps count from 2000-01-01; Arrow's
-// from 1970-01-01.
-const (
-	pgEpochDays   = 10957
-	pgEpochMicros = pgEpochDays * 86400 * 1_000_000
+	"github.com/dfe-nightshift/nightshift/steps/pgbinary"
 )
 
 // decoder appends one binary-format value (never NULL) to a builder.
@@ -67,7 +61,7 @@ func wireFor(col schemas.Column) wire {
 		return wire{pgtype.TimestampOID, decodeTimestamp}
 	case schemas.Numeric:
 		return wire{pgtype.NumericOID, func(b array.Builder, raw []byte) error {
-			n, reason, err := numericToDecimal(raw, col.Precision, col.Scale)
+			n, reason, err := pgbinary.NumericToDecimal(raw, col.Precision, col.Scale)
 			if err == nil && reason != "" {
 				// The validator quarantines these rows before decoding.
 				err = fmt.Errorf("%s", reason)
@@ -127,7 +121,7 @@ func decodeDate(b array.Builder, raw []byte) error {
 	if len(raw) != 4 {
 		return fmt.Errorf("expected 4 bytes, got %d", len(raw))
 	}
-	b.(*array.Date32Builder).Append(arrow.Date32(int32(binary.BigEndian.Uint32(raw)) + pgEpochDays))
+	b.(*array.Date32Builder).Append(arrow.Date32(int32(binary.BigEndian.Uint32(raw)) + pgbinary.EpochDays))
 	return nil
 }
 
@@ -135,6 +129,6 @@ func decodeTimestamp(b array.Builder, raw []byte) error {
 	if len(raw) != 8 {
 		return fmt.Errorf("expected 8 bytes, got %d", len(raw))
 	}
-	b.(*array.TimestampBuilder).Append(arrow.Timestamp(int64(binary.BigEndian.Uint64(raw)) + pgEpochMicros))
+	b.(*array.TimestampBuilder).Append(arrow.Timestamp(int64(binary.BigEndian.Uint64(raw)) + pgbinary.EpochMicros))
 	return nil
 }

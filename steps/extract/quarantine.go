@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dfe-nightshift/nightshift/schemas"
+	"github.com/dfe-nightshift/nightshift/steps/pgbinary"
 )
 
 // Quarantined is a source row set aside because one of its values cannot
@@ -35,8 +36,8 @@ func validatorFor(col schemas.Column) validator {
 	switch col.Type {
 	case schemas.Numeric:
 		return func(raw []byte) (string, string) {
-			if _, reason, _ := numericToDecimal(raw, col.Precision, col.Scale); reason != "" {
-				return fmt.Sprintf("%s for numeric(%d,%d)", reason, col.Precision, col.Scale), numericText(raw)
+			if _, reason, _ := pgbinary.NumericToDecimal(raw, col.Precision, col.Scale); reason != "" {
+				return fmt.Sprintf("%s for numeric(%d,%d)", reason, col.Precision, col.Scale), pgbinary.NumericText(raw)
 			}
 			return "", ""
 		}

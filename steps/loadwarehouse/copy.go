@@ -12,12 +12,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/dfe-nightshift/nightshift/schemas"
-)
-
-// PostgreSQL's binary dates and timestamps count from 2000-01-01.
-const (
-	pgEpochDays   = 10957
-	pgEpochMicros = pgEpochDays * 86400 * 1_000_000
+	"github.com/dfe-nightshift/nightshift/steps/pgbinary"
+	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 )
 
 var copySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
@@ -68,17 +64,17 @@ func encoderFor(col schemas.Column) encoder {
 		return encodeUUID
 	case schemas.Date:
 		return func(buf []byte, col arrow.Array, i int) ([]byte, error) {
-			days := int32(col.(*array.Date32).Value(i)) - pgEpochDays
+			days := int32(col.(*array.Date32).Value(i)) - pgbinary.EpochDays
 			return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(buf, 4), uint32(days)), nil
 		}
 	case schemas.Timestamp:
 		return func(buf []byte, col arrow.Array, i int) ([]byte, error) {
-			us := int64(col.(*array.Timestamp).Value(i)) - pgEpochMicros
+			us := int64(col.(*array.Timestamp).Value(i)) - pgbinary.EpochMicros
 			return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(buf, 8), uint64(us)), nil
 		}
 	case schemas.Numeric:
 		return func(buf []byte, c arrow.Array, i int) ([]byte, error) {
-			return appendNumeric(buf, c.(*array.Decimal128).Value(i), col.Scale), nil
+			return pgbinary.AppendNumeric(buf, c.(*array.Decimal128).Value(i), col.Scale), nil
 		}
 	}
 	panic(fmt.Sprintf("loadwarehouse: no encoder for %v", col.Type))
@@ -120,6 +116,8 @@ type copyStream struct {
 	// a slice of rows at a time, so that the buffer stays small.
 	rec arrow.RecordBatch
 	row int
+	// digest covers the rows encoded, as encoded (reconcile.Digest).
+	digest reconcile.Digest
 }
 
 // encodeRows is how many rows one fill encodes: a few megabytes of COPY
@@ -178,6 +176,7 @@ func (s *copyStream) fill() error {
 	var err error
 	for i := s.row; i < end; i++ {
 		s.buf = binary.BigEndian.AppendUint16(s.buf, uint16(len(cols)))
+		start := len(s.buf)
 		for j, col := range cols {
 			if col.IsNull(i) {
 				s.buf = binary.BigEndian.AppendUint32(s.buf, 0xffffffff)
@@ -187,6 +186,7 @@ func (s *copyStream) fill() error {
 				return fmt.Errorf("row %d, column %d: %w", s.rows+1, j+1, err)
 			}
 		}
+		s.digest.Add(s.buf[start:])
 		s.rows++
 	}
 	s.row = end

@@ -8,13 +8,10 @@ package loadwarehouse
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -37,9 +34,14 @@ type Load struct {
 	Schema   string // the reporting schema analysts read
 	Contract *schemas.Contract
 	File     spool.File
-	// Source is the checksum of the rows at the source snapshot; staging must
-	// match it before the swap.
-	Source    reconcile.Checksum
+	// Source is the digest of the rows read at the source snapshot
+	// (reconcile.Digest); staging must match it before the swap.
+	Source reconcile.Checksum
+	// SourceSQL, when set, is the SQL checksum of the same rows
+	// (schemas.Contract.ChecksumSQL): the staging table must match it too,
+	// an independent check of what the warehouse stored, at the cost of a
+	// scan of the table.
+	SourceSQL *reconcile.Checksum
 	BatchSize int
 	Mem       memory.Allocator
 	// Views are the analyst views; those that read this entity are created
@@ -64,93 +66,73 @@ type Result struct {
 	Previous int64
 }
 
-// Run stages, verifies and swaps in the entity's table.
+// Run stages the spool file, checks it and swaps it in.
 func (l *Load) Run(ctx context.Context) (Result, error) {
-	c := l.Contract
-	if err := spool.Verify(l.File); err != nil {
-		return Result{}, fmt.Errorf("load %s: %w", c.Entity, err)
+	staged, err := l.StageFile(ctx)
+	if err != nil {
+		return Result{}, err
 	}
+	return l.Publish(ctx, staged)
+}
+
+// Publish checks a filled staging table (staged is the digest of the rows
+// copied into it) against the source, builds its primary key and swaps it
+// in. On error the staging table is dropped and the reporting table is as
+// it was.
+func (l *Load) Publish(ctx context.Context, staged reconcile.Checksum) (Result, error) {
+	c := l.Contract
 	conn, err := l.Pool.Acquire(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("load %s: %w", c.Entity, err)
 	}
 	defer conn.Release()
-
-	if err := l.stage(ctx, conn); err != nil {
-		l.dropStaging()
+	if err := l.verify(ctx, conn, staged, true); err != nil {
+		l.DropStaging()
 		return Result{}, fmt.Errorf("load %s: %w", c.Entity, err)
 	}
 	res, err := l.swap(ctx, conn)
 	if err != nil {
-		l.dropStaging()
+		l.DropStaging()
 		return Result{}, fmt.Errorf("load %s: %w", c.Entity, err)
 	}
+	res.Rows = staged.Rows
 	return res, nil
 }
 
-// stage creates the staging table, copies the spool file into it, builds
-// its primary key and checks it against the source.
-func (l *Load) stage(ctx context.Context, conn *pgxpool.Conn) error {
+// verify checks the staging table against the source: the digest of the
+// rows copied against the source's, and, when SourceSQL is set, a SQL
+// checksum of the table as stored. index also builds the primary key — one
+// sort after the COPY instead of an index insertion per row, which also
+// proves the keys unique — and the planner statistics.
+func (l *Load) verify(ctx context.Context, conn *pgxpool.Conn, staged reconcile.Checksum, index bool) error {
 	c := l.Contract
 	staging := quote(StagingSchema, l.staging())
-	batch := &pgx.Batch{}
-	// A staging table left by a run that was killed is stale by definition:
-	// only one run holds the warehouse at a time.
-	batch.Queue("DROP TABLE IF EXISTS " + staging)
-	for _, stmt := range c.CreateTableSQL(StagingSchema, l.staging()) {
-		batch.Queue(stmt)
-	}
-	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
-		return fmt.Errorf("create staging: %w", err)
-	}
-
-	rr, closeFile, err := spool.Open(ctx, l.File.Path, l.BatchSize, l.Mem)
-	if err != nil {
+	if err := reconcile.Compare("staging table "+staging, l.Source, staged); err != nil {
 		return err
 	}
-	defer func() { _ = closeFile() }()
-	stream := newCopyStream(c, func() (arrow.RecordBatch, error) {
-		if !rr.Next() {
-			if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-				return nil, err
-			}
-			return nil, io.EOF
+	if index {
+		batch := &pgx.Batch{}
+		batch.Queue(c.AddPrimaryKeySQL(StagingSchema, l.staging()))
+		batch.Queue("ANALYZE " + staging)
+		if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+			return fmt.Errorf("index staging: %w", err)
 		}
-		rec := rr.RecordBatch()
-		rec.Retain()
-		return rec, nil
-	})
-	defer stream.close()
-	copySQL := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", staging, c.CopyColumns())
-	tag, err := conn.Conn().PgConn().CopyFrom(ctx, stream, copySQL)
-	if err != nil {
-		return fmt.Errorf("copy into staging: %w", err)
 	}
-	if tag.RowsAffected() != l.File.Rows {
-		return fmt.Errorf("copy into staging: %d rows copied, the spool file has %d", tag.RowsAffected(), l.File.Rows)
+	if l.SourceSQL == nil {
+		return nil
 	}
-
-	// The primary key is built after the COPY: one sort instead of millions
-	// of index insertions. It also proves the keys are unique.
-	batch = &pgx.Batch{}
-	batch.Queue(c.AddPrimaryKeySQL(StagingSchema, l.staging()))
-	batch.Queue("ANALYZE " + staging)
-	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
-		return fmt.Errorf("index staging: %w", err)
-	}
-
 	got, err := reconcile.Compute(ctx, conn, c.ChecksumSQL(staging))
 	if err != nil {
 		return fmt.Errorf("staging: %w", err)
 	}
-	return reconcile.Compare("staging table "+staging, l.Source, got)
+	return reconcile.Compare("staging table "+staging+" (SQL checksum)", *l.SourceSQL, got)
 }
 
 // swap moves staging into place in one transaction. The current table and
 // its index become __previous, replacing the one before.
 func (l *Load) swap(ctx context.Context, conn *pgxpool.Conn) (Result, error) {
 	c := l.Contract
-	res := Result{Rows: l.File.Rows}
+	var res Result
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		// Analysts' queries hold locks on the table; wait for them a while,
 		// then fail (and be retried) rather than queue every reader behind us.
@@ -232,10 +214,10 @@ func (l *Load) recreateViews(ctx context.Context, tx pgx.Tx) error {
 // cleanupTimeout bounds the clean-up after a failed or aborted load.
 const cleanupTimeout = 30 * time.Second
 
-// dropStaging removes a staging table after a failure. It runs on a fresh
+// DropStaging removes the staging table after a failure. It runs on a fresh
 // connection and a fresh context, because the load's may be the very thing
 // that was cancelled (an abort), so that nothing half-loaded is left behind.
-func (l *Load) dropStaging() {
+func (l *Load) DropStaging() {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	_, _ = l.Pool.Exec(ctx, "DROP TABLE IF EXISTS "+quote(StagingSchema, l.staging()))

@@ -7,21 +7,24 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 )
 
 // ErrNoTable means the entity has never been loaded, so there is no table
 // to replace a window of.
 var ErrNoTable = errors.New("the entity's table does not exist yet: run it once in full first")
 
+// WindowStaging names the staging table of a backfill chunk.
+func WindowStaging(entity string) string { return entity + "__window" }
+
 // ReplaceWindow replaces, in one transaction, the rows of the entity's
-// table whose column is in [from, to) with the spool file's rows (a
-// backfill chunk). The file is staged and checked against the source first,
-// so the table is never left with half a window.
-func (l *Load) ReplaceWindow(ctx context.Context, column string, from, to time.Time) (Result, error) {
+// table whose column is in [from, to) with the rows of a filled staging
+// table (a backfill chunk, staged as WindowStaging; staged is the digest of
+// its rows). The staging table is checked against the source first, so the
+// table is never left with half a window.
+func (l *Load) ReplaceWindow(ctx context.Context, staged reconcile.Checksum, column string, from, to time.Time) (Result, error) {
 	c := l.Contract
-	if l.Staging == "" {
-		l.Staging = c.Entity + "__window"
-	}
 	conn, err := l.Pool.Acquire(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("backfill %s: %w", c.Entity, err)
@@ -32,13 +35,16 @@ func (l *Load) ReplaceWindow(ctx context.Context, column string, from, to time.T
 		return Result{}, fmt.Errorf("backfill %s: %w", c.Entity, err)
 	}
 	if !exists {
+		l.DropStaging()
 		return Result{}, fmt.Errorf("backfill %s: %w", c.Entity, ErrNoTable)
 	}
-	if err := l.stage(ctx, conn); err != nil {
-		l.dropStaging()
+	// No primary key on the window's staging table: the INSERT into the
+	// keyed table below proves the keys unique.
+	if err := l.verify(ctx, conn, staged, false); err != nil {
+		l.DropStaging()
 		return Result{}, fmt.Errorf("backfill %s: %w", c.Entity, err)
 	}
-	res := Result{Rows: l.File.Rows}
+	res := Result{Rows: staged.Rows}
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '30s'"); err != nil {
 			return err
@@ -56,7 +62,7 @@ func (l *Load) ReplaceWindow(ctx context.Context, column string, from, to time.T
 		return err
 	})
 	if err != nil {
-		l.dropStaging()
+		l.DropStaging()
 		return Result{}, fmt.Errorf("backfill %s: replace %s window: %w", c.Entity, column, err)
 	}
 	return res, nil

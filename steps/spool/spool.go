@@ -84,6 +84,12 @@ func LowCardinality(c *schemas.Contract) []string {
 	return out
 }
 
+// RowGroupRows is the most rows in one Parquet row group. Batches arrive
+// far smaller (run.batch_size) and are gathered into row groups this size,
+// encoded and compressed as they come: large enough for readers to scan
+// efficiently, small enough to hold one in memory per entity.
+const RowGroupRows = 65536
+
 // writerProperties compresses every column with snappy and dictionary-
 // encodes only the low-cardinality ones: on identifiers and timestamps the
 // dictionary costs a third of the CPU and saves nothing.
@@ -92,6 +98,7 @@ func writerProperties(dictionary []string) *parquet.WriterProperties {
 		parquet.WithCompression(compress.Codecs.Snappy),
 		parquet.WithDictionaryDefault(false),
 		parquet.WithCreatedBy("nightshift"),
+		parquet.WithMaxRowGroupLength(RowGroupRows),
 	}
 	for _, name := range dictionary {
 		opts = append(opts, parquet.WithDictionaryFor(name, true))
@@ -99,9 +106,9 @@ func writerProperties(dictionary []string) *parquet.WriterProperties {
 	return parquet.NewWriterProperties(opts...)
 }
 
-// Write appends a batch as one row group.
+// Write appends a batch to the current row group.
 func (w *Writer) Write(rec arrow.RecordBatch) error {
-	if err := w.pw.Write(rec); err != nil {
+	if err := w.pw.WriteBuffered(rec); err != nil {
 		return fmt.Errorf("spool write %s: %w", w.path, err)
 	}
 	w.rows += rec.NumRows()

@@ -1,4 +1,8 @@
-package extract
+// Package pgbinary is PostgreSQL's binary format for the values the
+// contracts carry: the wire format the extract reads is the one the
+// warehouse's binary COPY takes, so both sides, and the row digests that
+// compare them, share these definitions.
+package pgbinary
 
 import (
 	"encoding/binary"
@@ -21,11 +25,18 @@ const (
 
 var bigTenThousand = big.NewInt(10000)
 
-// numericToDecimal converts a binary numeric to a decimal128 of the given
+// PostgreSQL's binary dates and timestamps count from 2000-01-01, Arrow's
+// from 1970-01-01: these are the offsets.
+const (
+	EpochDays   = 10957
+	EpochMicros = EpochDays * 86400 * 1_000_000
+)
+
+// NumericToDecimal converts a binary numeric to a decimal128 of the given
 // precision and scale. reason is set, and the value unusable, when the
 // number cannot be held exactly: NaN, an infinity, more decimal places than
 // scale or more digits than precision. It never rounds.
-func numericToDecimal(raw []byte, precision, scale int) (n decimal128.Num, reason string, err error) {
+func NumericToDecimal(raw []byte, precision, scale int) (n decimal128.Num, reason string, err error) {
 	if len(raw) < 8 {
 		return n, "", fmt.Errorf("numeric of %d bytes", len(raw))
 	}
@@ -71,8 +82,8 @@ func numericToDecimal(raw []byte, precision, scale int) (n decimal128.Num, reaso
 	return decimal128.FromBigInt(acc), "", nil
 }
 
-// numericText renders a binary numeric for the quarantine table.
-func numericText(raw []byte) string {
+// NumericText renders a binary numeric for the quarantine table.
+func NumericText(raw []byte) string {
 	if len(raw) < 8 {
 		return fmt.Sprintf("%x", raw)
 	}

@@ -1,4 +1,4 @@
-package loadwarehouse
+package pgbinary
 
 import (
 	"encoding/binary"
@@ -7,15 +7,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 )
 
-var (
-	bigTen         = big.NewInt(10)
-	bigTenThousand = big.NewInt(10000)
-)
+var bigTen = big.NewInt(10)
 
-// appendNumeric appends the binary COPY form of a decimal with the given
+// AppendNumeric appends the binary COPY form of a decimal with the given
 // scale, length word included: base-10000 digits, the fractional part padded
 // to whole groups of four, the display scale kept as the column's.
-func appendNumeric(buf []byte, n decimal128.Num, scale int) []byte {
+func AppendNumeric(buf []byte, n decimal128.Num, scale int) []byte {
 	v := n.BigInt()
 	sign := uint16(0x0000)
 	if v.Sign() < 0 {
