@@ -74,7 +74,11 @@ func (r *Runner) runTask(ctx context.Context, run *Run, task Task) EntityResult 
 			}
 			break
 		}
-		res.Rows = max(res.Rows, out.Rows)
+		if task.SumRows {
+			res.Rows += out.Rows
+		} else {
+			res.Rows = max(res.Rows, out.Rows)
+		}
 	}
 	res.Duration = time.Since(start)
 	return res

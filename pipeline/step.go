@@ -29,6 +29,9 @@ type Outcome struct {
 type Task struct {
 	Entity string
 	Steps  []Step
+	// SumRows says the steps move disjoint rows (a backfill's chunks), so
+	// the entity's rows are their sum, not the most any step moved.
+	SumRows bool
 }
 
 // EntityResult is how one entity fared in a run.

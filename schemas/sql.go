@@ -157,16 +157,29 @@ func (c *Contract) ChecksumSQL(relation string) string {
 		strings.Join(parts, ", "), relation)
 }
 
-// WindowSQL is the extract query restricted to the rows whose column (a
-// warehouse column name, normally created_at) is in [$1, $2).
-func (c *Contract) WindowSQL(column string) string {
-	return "SELECT * FROM (" + c.SelectSQL() + ") w WHERE w." + quote(column) + " >= $1 AND w." + quote(column) + " < $2"
+// RangeSQL is the extract query restricted to the rows whose primary key
+// (one integer column) is in [$1, $2] and, when column (a warehouse column
+// name, normally created_at) is given, whose column is in [$3, $4): one
+// chunk of a backfill. The key range lets the source read the chunk through
+// its primary key index rather than scan the table.
+func (c *Contract) RangeSQL(column string) string {
+	key := quote(c.PrimaryKey[0])
+	q := "SELECT * FROM (" + c.SelectSQL() + ") w WHERE w." + key + " BETWEEN $1 AND $2"
+	if column != "" {
+		q += " AND w." + quote(column) + " >= $3 AND w." + quote(column) + " < $4"
+	}
+	return q
 }
 
-// WindowChecksumExcludingSQL checksums a window of the source ($1, $2)
-// without the quarantined keys ($3, text[]).
-func (c *Contract) WindowChecksumExcludingSQL(column string) string {
-	return c.ChecksumSQL("(" + c.WindowSQL(column) + ") t WHERE t." + quote(c.PrimaryKey[0]) + "::text <> ALL($3::text[])")
+// RangeChecksumExcludingSQL checksums the rows of RangeSQL(column) except
+// those whose primary key, as text, is in the text[] parameter that follows
+// RangeSQL's own ($3, or $5 with a column): the rows quarantined.
+func (c *Contract) RangeChecksumExcludingSQL(column string) string {
+	param := "$3"
+	if column != "" {
+		param = "$5"
+	}
+	return c.ChecksumSQL("(" + c.RangeSQL(column) + ") t WHERE t." + quote(c.PrimaryKey[0]) + "::text <> ALL(" + param + "::text[])")
 }
 
 // SourceChecksumSQL checksums what the extract query returns.

@@ -3,7 +3,9 @@ package steps
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,78 +18,117 @@ import (
 	"github.com/dfe-nightshift/nightshift/steps/spool"
 )
 
-// BackfillColumn is the column a backfill windows on: when the row was
-// created, which never changes, so every row belongs to exactly one chunk.
+// BackfillColumn is the column a backfill window is on: when the row was
+// created, which never changes, so a row stays in the window it was in.
 const BackfillColumn = "created_at"
 
-// Chunk is one part of a backfill: the rows created in [From, To).
+// DefaultChunkRows is how many rows a backfill chunk holds unless told:
+// a few seconds of work, so that the progress bar moves and an abort or a
+// failure loses little, and few enough chunks that each one's fixed cost
+// (a snapshot, a staging table, a transaction) does not show.
+const DefaultChunkRows = 100_000
+
+// Backfill is what a backfill reloads: the whole entity, or only the rows
+// created in [From, To) when From is set.
+type Backfill struct {
+	From, To time.Time
+}
+
+// Chunk is one part of a backfill: the rows whose primary key is in
+// [Lo, Hi]. The chunks of a plan cover every key, so a row deleted from the
+// source is deleted from the warehouse by the chunk its key falls in.
 type Chunk struct {
-	From, To      time.Time
+	Lo, Hi int64
+	// First and Last are the keys of the chunk's first and last rows when
+	// planned, and EstimatedRows its rows.
+	First, Last   int64
 	EstimatedRows int64
 }
 
 // Name is the chunk's step name, its checkpoint in the ledger.
 func (c Chunk) Name() string {
-	return "backfill " + c.From.Format("2006-01-02") + ".." + c.To.Format("2006-01-02")
+	bound := func(v int64) string {
+		if v == math.MinInt64 || v == math.MaxInt64 {
+			return ""
+		}
+		return strconv.FormatInt(v, 10)
+	}
+	return "backfill ids " + bound(c.Lo) + ".." + bound(c.Hi)
 }
 
-// PlanBackfill splits [from, to) — the whole entity when both are zero —
-// into chunks of months, weeks or days, and counts each chunk's rows in the
-// source.
-func PlanBackfill(ctx context.Context, pool *pgxpool.Pool, c *schemas.Contract, from, to time.Time, size string) ([]Chunk, error) {
-	if _, ok := c.Column(BackfillColumn); !ok {
-		return nil, fmt.Errorf("entity %s has no %s column to backfill by", c.Entity, BackfillColumn)
+// backfillKey checks that the entity can be backfilled: chunks are ranges
+// of a single integer primary key, and a window needs its column.
+func backfillKey(c *schemas.Contract, b Backfill) error {
+	if len(c.PrimaryKey) != 1 {
+		return fmt.Errorf("entity %s cannot be backfilled: its primary key (%v) is not a single column", c.Entity, c.PrimaryKey)
 	}
-	col := pgx.Identifier{BackfillColumn}.Sanitize()
-	if from.IsZero() && to.IsZero() {
-		var lo, hi *time.Time
-		if err := pool.QueryRow(ctx, "SELECT min("+col+"), max("+col+") FROM ("+c.SelectSQL()+") t").Scan(&lo, &hi); err != nil {
-			return nil, fmt.Errorf("plan backfill of %s: %w", c.Entity, err)
-		}
-		if lo == nil {
-			return nil, nil
-		}
-		from = time.Date(lo.Year(), lo.Month(), 1, 0, 0, 0, 0, time.UTC)
-		to = hi.Add(time.Microsecond)
+	if col, _ := c.Column(c.PrimaryKey[0]); col.Type != schemas.Int64 && col.Type != schemas.Int32 {
+		return fmt.Errorf("entity %s cannot be backfilled: its primary key %s is not an integer", c.Entity, col.Name)
 	}
-	if !to.After(from) {
-		return nil, fmt.Errorf("--to %s must be after --from %s", to.Format(time.DateOnly), from.Format(time.DateOnly))
+	if _, ok := c.Column(BackfillColumn); !ok && !b.From.IsZero() {
+		return fmt.Errorf("entity %s has no %s column to take a window of", c.Entity, BackfillColumn)
 	}
-	next := map[string]func(time.Time) time.Time{
-		"month": func(t time.Time) time.Time { return t.AddDate(0, 1, 0) },
-		"week":  func(t time.Time) time.Time { return t.AddDate(0, 0, 7) },
-		"day":   func(t time.Time) time.Time { return t.AddDate(0, 0, 1) },
-	}[size]
-	if next == nil {
-		return nil, fmt.Errorf("--chunk must be month, week or day, not %q", size)
+	if !b.From.IsZero() && !b.To.After(b.From) {
+		return fmt.Errorf("--to %s must be after --from %s", b.To.Format(time.DateOnly), b.From.Format(time.DateOnly))
 	}
-	var chunks []Chunk
-	for start := from; start.Before(to); start = next(start) {
-		end := next(start)
-		if end.After(to) {
-			end = to
-		}
-		chunks = append(chunks, Chunk{From: start, To: end})
+	return nil
+}
+
+// PlanBackfill splits the rows of the backfill into chunks of about
+// chunkRows rows each, by primary key, in one pass over the source's keys.
+func PlanBackfill(ctx context.Context, pool *pgxpool.Pool, c *schemas.Contract, b Backfill, chunkRows int64) ([]Chunk, error) {
+	if err := backfillKey(c, b); err != nil {
+		return nil, err
 	}
-	countSQL := "SELECT count(*) FROM (" + c.WindowSQL(BackfillColumn) + ") t"
-	for i := range chunks {
-		if err := pool.QueryRow(ctx, countSQL, chunks[i].From, chunks[i].To).Scan(&chunks[i].EstimatedRows); err != nil {
-			return nil, fmt.Errorf("plan backfill of %s: %w", c.Entity, err)
-		}
+	if chunkRows < 1 {
+		return nil, fmt.Errorf("--chunk-rows must be at least 1, not %d", chunkRows)
 	}
+	key := pgx.Identifier{c.PrimaryKey[0]}.Sanitize()
+	where, args := "", []any{chunkRows}
+	if !b.From.IsZero() {
+		col := pgx.Identifier{BackfillColumn}.Sanitize()
+		where, args = " WHERE w."+col+" >= $2 AND w."+col+" < $3", append(args, b.From, b.To)
+	}
+	rows, err := pool.Query(ctx, `SELECT min(k)::int8, max(k)::int8, count(*) FROM (
+		SELECT w.`+key+` AS k, (row_number() OVER (ORDER BY w.`+key+`) - 1) / $1 AS chunk
+		FROM (`+c.SelectSQL()+`) w`+where+`) s GROUP BY chunk ORDER BY chunk`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("plan backfill of %s: %w", c.Entity, err)
+	}
+	chunks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Chunk, error) {
+		var ch Chunk
+		err := row.Scan(&ch.First, &ch.Last, &ch.EstimatedRows)
+		ch.Lo = ch.First
+		return ch, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("plan backfill of %s: %w", c.Entity, err)
+	}
+	if len(chunks) == 0 {
+		// Nothing in the source: one chunk still clears the warehouse's
+		// rows of the window.
+		return []Chunk{{Lo: math.MinInt64, Hi: math.MaxInt64}}, nil
+	}
+	// Stretch the chunks over the gaps between them and beyond both ends.
+	chunks[0].Lo = math.MinInt64
+	for i := range chunks[:len(chunks)-1] {
+		chunks[i].Hi = chunks[i+1].Lo - 1
+	}
+	chunks[len(chunks)-1].Hi = math.MaxInt64
 	return chunks, nil
 }
 
 // BackfillTask is the chunks of a backfill as steps, in order, leaving out
 // those done (checkpoints of an earlier attempt at the same backfill).
 // progress is told the rows of each chunk as it completes.
-func BackfillTask(runID int64, d Deps, c *schemas.Contract, chunks []Chunk, done map[string]bool, progress func(rows int64)) pipeline.Task {
-	task := pipeline.Task{Entity: c.Entity}
+func BackfillTask(runID int64, d Deps, c *schemas.Contract, b Backfill, chunks []Chunk, done map[string]bool, progress func(rows int64)) pipeline.Task {
+	// Chunks hold disjoint rows: the entity's rows are their sum.
+	task := pipeline.Task{Entity: c.Entity, SumRows: true}
 	for _, ch := range chunks {
 		if done[ch.Name()] {
 			continue
 		}
-		task.Steps = append(task.Steps, &chunkStep{runID: runID, d: d, c: c, chunk: ch, progress: progress})
+		task.Steps = append(task.Steps, &chunkStep{runID: runID, d: d, c: c, backfill: b, chunk: ch, progress: progress})
 	}
 	return task
 }
@@ -99,8 +140,21 @@ type chunkStep struct {
 	runID    int64
 	d        Deps
 	c        *schemas.Contract
+	backfill Backfill
 	chunk    Chunk
 	progress func(int64)
+}
+
+// window is the rows the chunk replaces, and the source query's arguments
+// that select them.
+func (s *chunkStep) window() (loadwarehouse.Window, []any) {
+	w := loadwarehouse.Window{Key: s.c.PrimaryKey[0], Lo: s.chunk.Lo, Hi: s.chunk.Hi}
+	args := []any{w.Lo, w.Hi}
+	if !s.backfill.From.IsZero() {
+		w.Column, w.From, w.To = BackfillColumn, s.backfill.From, s.backfill.To
+		args = append(args, w.From, w.To)
+	}
+	return w, args
 }
 
 func (s *chunkStep) Name() string { return s.chunk.Name() }
@@ -119,7 +173,8 @@ func (s *chunkStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	path := filepath.Join(filepath.Dir(spool.Path(s.d.SpoolDir, s.runID, c.Entity)), fmt.Sprintf("%s.%s.parquet", c.Entity, ch.From.Format("20060102")))
+	win, args := s.window()
+	path := filepath.Join(filepath.Dir(spool.Path(s.d.SpoolDir, s.runID, c.Entity)), fmt.Sprintf("%s.%d.parquet", c.Entity, ch.First))
 	w, err := spool.CreateFile(path, c.ArrowSchema(), spool.LowCardinality(c), s.d.Mem)
 	if err != nil {
 		return pipeline.Outcome{}, err
@@ -130,14 +185,14 @@ func (s *chunkStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 		w.Abort()
 		return pipeline.Outcome{}, err
 	}
-	opts := extract.Options{BatchSize: s.d.BatchSize, Mem: s.d.Mem, Query: c.WindowSQL(BackfillColumn), Args: []any{ch.From, ch.To}}
+	opts := extract.Options{BatchSize: s.d.BatchSize, Mem: s.d.Mem, Query: c.RangeSQL(win.Column), Args: args}
 	out, err := stream(ctx, tx, c, opts, w, st)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
 	load.File, load.Source = out.file, out.source
 	if s.d.ReconcileSQL {
-		if load.SourceSQL, err = sourceChecksumSQL(ctx, tx, c, c.WindowChecksumExcludingSQL(BackfillColumn), out, ch.From, ch.To); err != nil {
+		if load.SourceSQL, err = sourceChecksumSQL(ctx, tx, c, c.RangeChecksumExcludingSQL(win.Column), out, args...); err != nil {
 			load.DropStaging()
 			return pipeline.Outcome{}, err
 		}
@@ -146,7 +201,7 @@ func (s *chunkStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 		load.DropStaging()
 		return pipeline.Outcome{}, err
 	}
-	res, err := load.ReplaceWindow(ctx, out.staged, BackfillColumn, ch.From, ch.To)
+	res, err := load.ReplaceWindow(ctx, out.staged, win)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
@@ -155,5 +210,5 @@ func (s *chunkStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 		s.progress(rows)
 	}
 	return pipeline.Outcome{Rows: rows, Bytes: out.file.Bytes, Checksum: out.source.Sum,
-		Detail: map[string]any{"from": ch.From, "to": ch.To, "replaced_rows": res.Previous, "quarantined": len(out.quarantined)}}, nil
+		Detail: map[string]any{"lo": ch.Lo, "hi": ch.Hi, "from": s.backfill.From, "to": s.backfill.To, "replaced_rows": res.Previous, "quarantined": len(out.quarantined)}}, nil
 }

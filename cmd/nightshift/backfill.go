@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,8 +21,9 @@ import (
 )
 
 type backfillOptions struct {
-	entity, from, to, chunk, reason, confirm string
-	dryRun                                   bool
+	entity, from, to, reason, confirm string
+	chunkRows                         int64
+	dryRun                            bool
 }
 
 func (a *app) backfillCommand() *cobra.Command {
@@ -29,9 +31,10 @@ func (a *app) backfillCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "backfill --entity NAME --reason TEXT [--from DATE --to DATE] [--dry-run]",
 		Short: "Reload one entity, or a window of it, in checkpointed chunks",
-		Long: `Reload one entity in the warehouse in chunks of rows by creation time (created_at):
-the whole entity, or only rows created in [--from, --to). Each chunk is read at a
-snapshot of its own, staged, checked against the source (row count and checksum), and
+		Long: `Reload one entity in the warehouse: all of it, or only the rows created in
+[--from, --to) (created_at). The rows are split by primary key into chunks of about
+--chunk-rows rows; each chunk is read at a snapshot of its own through the source's
+primary key index, staged, checked against the source (row count and digest), and
 swapped in by replacing that chunk's rows in one transaction, so the table is never
 left with half a chunk. Other entities' tables are not touched.
 
@@ -44,7 +47,7 @@ chunk is logged as it finishes. --reason is required; in production, so is
 --confirm production. BigQuery is not backfilled by window: the next full run
 reloads it.`,
 		Example: `  nightshift backfill --entity declarations --from 2025-09-01 --to 2025-10-01 --reason "lead provider resubmitted September" --dry-run
-  nightshift backfill --entity trainees --chunk week --reason "reload after the route fix"`,
+  nightshift backfill --entity trainees --chunk-rows 50000 --reason "reload after the route fix"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.backfill(cmd.Context(), opts) },
 	}
@@ -52,7 +55,7 @@ reloads it.`,
 	f.StringVar(&opts.entity, "entity", "", "the entity to reload (required)")
 	f.StringVar(&opts.from, "from", "", "first day of the window (YYYY-MM-DD, inclusive); default: the first row")
 	f.StringVar(&opts.to, "to", "", "end of the window (YYYY-MM-DD, exclusive); default: after the last row")
-	f.StringVar(&opts.chunk, "chunk", "month", "chunk size: month, week or day")
+	f.Int64Var(&opts.chunkRows, "chunk-rows", steps.DefaultChunkRows, "rows per chunk (about): each chunk is one transaction and one checkpoint")
 	f.StringVar(&opts.reason, "reason", "", "why (required; recorded in the ledger and the notification)")
 	f.StringVar(&opts.confirm, "confirm", "", "in production: the environment's name, to confirm")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "print the plan and change nothing")
@@ -71,7 +74,7 @@ func (a *app) backfill(ctx context.Context, opts backfillOptions) error {
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("--entity: %w", err))
 	}
-	from, to, err := parseWindow(opts.from, opts.to)
+	window, err := parseWindow(opts.from, opts.to)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -90,18 +93,18 @@ func (a *app) backfill(ctx context.Context, opts backfillOptions) error {
 		return err
 	}
 	defer closeAll(sources)
-	chunks, err := steps.PlanBackfill(ctx, sources[c.Source], c, from, to, opts.chunk)
+	chunks, err := steps.PlanBackfill(ctx, sources[c.Source], c, window, opts.chunkRows)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	mode := fmt.Sprintf("backfill %s %s..%s by %s", c.Entity, opts.from, opts.to, opts.chunk)
+	mode := fmt.Sprintf("backfill %s %s..%s by %d rows", c.Entity, opts.from, opts.to, opts.chunkRows)
 	runner := a.newRunner(cfg, wh)
 	resumed, done, err := runner.Ledger.Checkpoints(ctx, mode)
 	if err != nil {
 		return err
 	}
 	if opts.dryRun {
-		printPlan(a.stdout, cfg.Warehouse.Schema, c, chunks, done, resumed)
+		printPlan(a.stdout, cfg.Warehouse.Schema, c, window, chunks, done, resumed)
 		return nil
 	}
 	var total int64
@@ -123,7 +126,7 @@ func (a *app) backfill(ctx context.Context, opts backfillOptions) error {
 	run := &pipeline.Run{Env: cfg.Environment, Trigger: pipeline.TriggerBackfill, Mode: mode,
 		Entities: []string{c.Entity}, Reason: opts.reason, StartedBy: startedBy()}
 	rep, err := runner.Do(ctx, run, cfg.Run.Deadline, func(context.Context, *pipeline.Run) ([]pipeline.Task, func(), error) {
-		return []pipeline.Task{steps.BackfillTask(run.ID, deps, c, chunks, done, progress)}, func() {}, nil
+		return []pipeline.Task{steps.BackfillTask(run.ID, deps, c, window, chunks, done, progress)}, func() {}, nil
 	})
 	finish()
 	if errors.Is(err, pipeline.ErrLocked) {
@@ -143,44 +146,49 @@ func (a *app) backfill(ctx context.Context, opts backfillOptions) error {
 	}
 }
 
-func parseWindow(from, to string) (time.Time, time.Time, error) {
-	var f, t time.Time
+func parseWindow(from, to string) (steps.Backfill, error) {
+	var b steps.Backfill
 	var err error
 	if (from == "") != (to == "") {
-		return f, t, errors.New("--from and --to go together: give both, or neither for the whole entity")
+		return b, errors.New("--from and --to go together: give both, or neither for the whole entity")
 	}
 	if from == "" {
-		return f, t, nil
+		return b, nil
 	}
-	if f, err = time.Parse(time.DateOnly, from); err != nil {
-		return f, t, fmt.Errorf("--from %q: want YYYY-MM-DD", from)
+	if b.From, err = time.Parse(time.DateOnly, from); err != nil {
+		return b, fmt.Errorf("--from %q: want YYYY-MM-DD", from)
 	}
-	if t, err = time.Parse(time.DateOnly, to); err != nil {
-		return f, t, fmt.Errorf("--to %q: want YYYY-MM-DD", to)
+	if b.To, err = time.Parse(time.DateOnly, to); err != nil {
+		return b, fmt.Errorf("--to %q: want YYYY-MM-DD", to)
 	}
-	return f, t, nil
+	return b, nil
 }
 
-func printPlan(w io.Writer, schema string, c *schemas.Contract, chunks []steps.Chunk, done map[string]bool, resumed int64) {
+func printPlan(w io.Writer, schema string, c *schemas.Contract, b steps.Backfill, chunks []steps.Chunk, done map[string]bool, resumed int64) {
 	var total int64
 	for _, ch := range chunks {
 		total += ch.EstimatedRows
 	}
 	fmt.Fprintf(w, "Backfill plan for %s (dry run: nothing changes)\n", c.Entity)
-	fmt.Fprintf(w, "  source:  %s.%s, rows by %s\n", c.Source, c.Table, steps.BackfillColumn)
+	fmt.Fprintf(w, "  source:  %s.%s, chunks by %s\n", c.Source, c.Table, c.PrimaryKey[0])
+	if b.From.IsZero() {
+		fmt.Fprintf(w, "  window:  every row\n")
+	} else {
+		fmt.Fprintf(w, "  window:  %s from %s (inclusive) to %s (exclusive)\n", steps.BackfillColumn, b.From.Format(time.DateOnly), b.To.Format(time.DateOnly))
+	}
 	fmt.Fprintf(w, "  target:  %s.%s (rows of each chunk replaced in one transaction)\n", schema, c.Entity)
 	fmt.Fprintf(w, "  chunks:  %d, about %d rows\n", len(chunks), total)
 	if resumed != 0 {
 		fmt.Fprintf(w, "  resumes: run %d, %d chunks already done\n", resumed, len(done))
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  CHUNK\tFROM\tTO\tROWS\tSTATE")
+	fmt.Fprintln(tw, "  CHUNK\tFIRST "+strings.ToUpper(c.PrimaryKey[0])+"\tLAST "+strings.ToUpper(c.PrimaryKey[0])+"\tROWS\tSTATE")
 	for i, ch := range chunks {
 		state := "to do"
 		if done[ch.Name()] {
 			state = "done"
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%s\n", i+1, ch.From.Format(time.DateOnly), ch.To.Format(time.DateOnly), ch.EstimatedRows, state)
+		fmt.Fprintf(tw, "  %d\t%d\t%d\t%d\t%s\n", i+1, ch.First, ch.Last, ch.EstimatedRows, state)
 	}
 	_ = tw.Flush()
 }

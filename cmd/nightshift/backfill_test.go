@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -33,14 +34,28 @@ func TestBackfillReloadsOneWindowOfOneEntityAndResumes(t *testing.T) {
 	before := warehouseChecksums(t, p)
 	var runsBefore int
 	require.NoError(t, wh.QueryRow(ctx, "SELECT count(*) FROM nightshift.runs").Scan(&runsBefore))
-	window := []string{"backfill", "--entity", "trainees", "--from", "2024-01-01", "--to", "2025-01-01", "--reason", "surname fix"}
+	// The first and last trainees of the window are deleted at the source:
+	// the chunks, stretched over the whole key range, delete them too.
+	_, err = src.Exec(ctx, `DELETE FROM trainees WHERE id IN (
+		SELECT unnest(ARRAY[min(id), max(id)]) FROM trainees t
+		WHERE created_at >= '2024-01-01' AND created_at < '2025-01-01'
+		  AND NOT EXISTS (SELECT FROM trainee_withdrawals w WHERE w.trainee_id = t.id)
+		  AND NOT EXISTS (SELECT FROM trainee_withdrawal_reasons r WHERE r.trainee_id = t.id))`)
+	require.NoError(t, err)
+	window := []string{"backfill", "--entity", "trainees", "--from", "2024-01-01", "--to", "2025-01-01", "--chunk-rows", "5", "--reason", "surname fix"}
+	var inWindow, chunkCount int
+	var third int64 // the first id of the third chunk
+	require.NoError(t, src.QueryRow(ctx, `SELECT count(*), (count(*) + 4) / 5,
+		(array_agg(id ORDER BY id))[11] FROM trainees WHERE created_at >= '2024-01-01' AND created_at < '2025-01-01'`).Scan(&inWindow, &chunkCount, &third))
+	require.Greater(t, chunkCount, 3, "the test needs more than three chunks")
 
 	// The plan changes nothing.
 	r := cli(t, nil, append([]string{"--config", p.config}, append(window, "--dry-run")...)...)
 	require.Equal(t, exitOK, r.code, r.stderr)
-	require.Contains(t, r.stdout, "chunks:  12")
+	require.Contains(t, r.stdout, fmt.Sprintf("chunks:  %d, about %d rows", chunkCount, inWindow))
 	require.Contains(t, r.stdout, "target:  reporting.trainees")
-	require.Contains(t, r.stdout, "2024-06-01  2024-07-01")
+	require.Contains(t, r.stdout, "window:  created_at from 2024-01-01 (inclusive) to 2025-01-01 (exclusive)")
+	require.Regexp(t, fmt.Sprintf(`\n  3 +%d +\d+ +5 +to do\n`, third), r.stdout)
 	require.Equal(t, before, warehouseChecksums(t, p))
 	var runs int
 	require.NoError(t, wh.QueryRow(ctx, "SELECT count(*) FROM nightshift.runs").Scan(&runs))
@@ -50,9 +65,9 @@ func TestBackfillReloadsOneWindowOfOneEntityAndResumes(t *testing.T) {
 	r = cli(t, []string{"NIGHTSHIFT_ENV=production"}, append([]string{"--config", p.config}, window...)...)
 	require.Equal(t, exitLocked, r.code, r.stderr)
 
-	// Rows created from July on cannot be inserted: the backfill fails
-	// halfway, with the first six chunks done.
-	_, err = wh.Exec(ctx, "ALTER TABLE reporting.trainees ADD CONSTRAINT block_july CHECK (created_at < '2024-07-01') NOT VALID")
+	// Rows from the third chunk on cannot be inserted: the backfill fails
+	// halfway, with the first two chunks done.
+	_, err = wh.Exec(ctx, fmt.Sprintf("ALTER TABLE reporting.trainees ADD CONSTRAINT block_third CHECK (id < %d) NOT VALID", third))
 	require.NoError(t, err)
 	r = cli(t, nil, append([]string{"--config", p.config}, window...)...)
 	require.Equal(t, exitFailed, r.code, r.stderr)
@@ -60,15 +75,18 @@ func TestBackfillReloadsOneWindowOfOneEntityAndResumes(t *testing.T) {
 	var first int64
 	require.NoError(t, wh.QueryRow(ctx, "SELECT max(id) FROM nightshift.runs").Scan(&first))
 
-	_, err = wh.Exec(ctx, "ALTER TABLE reporting.trainees DROP CONSTRAINT block_july")
+	_, err = wh.Exec(ctx, "ALTER TABLE reporting.trainees DROP CONSTRAINT block_third")
 	require.NoError(t, err)
 	r = cli(t, nil, append([]string{"--config", p.config}, window...)...)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Contains(t, r.stdout, "resuming backfill run")
-	require.Contains(t, r.stdout, "6 of 12 chunks already done")
-	var chunks int
-	require.NoError(t, wh.QueryRow(ctx, "SELECT count(*) FROM nightshift.step_runs WHERE run_id = (SELECT max(id) FROM nightshift.runs) AND status = 'succeeded'").Scan(&chunks))
-	require.Equal(t, 6, chunks, "only the chunks left were run")
+	require.Contains(t, r.stdout, fmt.Sprintf("2 of %d chunks already done", chunkCount))
+	var chunks, rows int
+	require.NoError(t, wh.QueryRow(ctx, `SELECT count(*), sum(rows) FROM nightshift.step_runs
+		WHERE run_id = (SELECT max(id) FROM nightshift.runs) AND status = 'succeeded'`).Scan(&chunks, &rows))
+	require.Equal(t, chunkCount-2, chunks, "only the chunks left were run")
+	require.Equal(t, inWindow-10, rows)
+	require.Contains(t, r.stdout, fmt.Sprintf("trainees  succeeded  %d", inWindow-10), "the entity's rows are the chunks' sum")
 
 	// Inside the window the warehouse has the new surnames, outside it the
 	// old ones; every other entity is exactly as it was.

@@ -18,12 +18,34 @@ var ErrNoTable = errors.New("the entity's table does not exist yet: run it once 
 // WindowStaging names the staging table of a backfill chunk.
 func WindowStaging(entity string) string { return entity + "__window" }
 
+// Window is the rows of an entity that a backfill chunk replaces: those
+// whose Key is in [Lo, Hi] and, when Column is set, whose Column is in
+// [From, To).
+type Window struct {
+	Key      string
+	Lo, Hi   int64
+	Column   string
+	From, To time.Time
+}
+
+// where is the window as a WHERE clause and its arguments.
+func (w Window) where() (string, []any) {
+	key := quote(w.Key)
+	clause, args := key+" BETWEEN $1 AND $2", []any{w.Lo, w.Hi}
+	if w.Column != "" {
+		col := quote(w.Column)
+		clause += " AND " + col + " >= $3 AND " + col + " < $4"
+		args = append(args, w.From, w.To)
+	}
+	return clause, args
+}
+
 // ReplaceWindow replaces, in one transaction, the rows of the entity's
-// table whose column is in [from, to) with the rows of a filled staging
-// table (a backfill chunk, staged as WindowStaging; staged is the digest of
-// its rows). The staging table is checked against the source first, so the
-// table is never left with half a window.
-func (l *Load) ReplaceWindow(ctx context.Context, staged reconcile.Checksum, column string, from, to time.Time) (Result, error) {
+// table in the window with the rows of a filled staging table (a backfill
+// chunk, staged as WindowStaging; staged is the digest of its rows). The
+// staging table is checked against the source first, so the table is never
+// left with half a window.
+func (l *Load) ReplaceWindow(ctx context.Context, staged reconcile.Checksum, w Window) (Result, error) {
 	c := l.Contract
 	conn, err := l.Pool.Acquire(ctx)
 	if err != nil {
@@ -49,8 +71,9 @@ func (l *Load) ReplaceWindow(ctx context.Context, staged reconcile.Checksum, col
 		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '30s'"); err != nil {
 			return err
 		}
-		target, staging, col := quote(l.Schema, c.Entity), quote(StagingSchema, l.Staging), quote(column)
-		tag, err := tx.Exec(ctx, "DELETE FROM "+target+" WHERE "+col+" >= $1 AND "+col+" < $2", from, to)
+		target, staging := quote(l.Schema, c.Entity), quote(StagingSchema, l.Staging)
+		where, args := w.where()
+		tag, err := tx.Exec(ctx, "DELETE FROM "+target+" WHERE "+where, args...)
 		if err != nil {
 			return err
 		}
@@ -63,7 +86,7 @@ func (l *Load) ReplaceWindow(ctx context.Context, staged reconcile.Checksum, col
 	})
 	if err != nil {
 		l.DropStaging()
-		return Result{}, fmt.Errorf("backfill %s: replace %s window: %w", c.Entity, column, err)
+		return Result{}, fmt.Errorf("backfill %s: replace %s %d..%d: %w", c.Entity, w.Key, w.Lo, w.Hi, err)
 	}
 	return res, nil
 }
