@@ -7,9 +7,11 @@ BIN           := bin/nightshift
 DEMO_DIR      := .demo
 TEST_PG_DIR   := .test-pg
 DEMO_SCALE    ?= 50
-BENCH_DIR     := .bench
-# 1000 ≈ 1M trainees; the rect source seeds at the same scale (2.8M declarations).
+BENCH_DIR     ?= .bench
+# 1000 ≈ 1M trainees; rect seeds at 3.6 times the scale, so 1000 gives 10M
+# declarations and about 9M period rows (BENCH_SCALE=100 is one tenth).
 BENCH_SCALE   ?= 1000
+BENCH_RECT_SCALE = $(shell awk 'BEGIN { print $(BENCH_SCALE) * 3.6 }')
 # The PostgreSQL the tests use: this machine's server when it answers,
 # otherwise a throwaway cluster that `make test` starts in $(TEST_PG_DIR).
 LOCAL_PG_URL  := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
@@ -41,11 +43,11 @@ test: ## Run every test against a real PostgreSQL (with the race detector)
 	echo "tests use PostgreSQL at $$url"; \
 	NIGHTSHIFT_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 8m ./...
 
-bench: build ## Measure a full run against PostgreSQL's own binary COPY pipe (BENCH_SCALE=1000)
+bench: build ## Measure runs and a backfill against PostgreSQL's own binary COPY pipe (BENCH_SCALE=1000)
 	@url=$$(internal/devdb/pgcluster.sh start $(BENCH_DIR)/pg) && \
-	  echo "seeding at scale $(BENCH_SCALE) (not timed) and warming up with one run …" && \
-	  $(BIN) demo --server "$$url" --scale $(BENCH_SCALE) --fresh --spool $(BENCH_DIR)/spool --write-config $(BENCH_DIR)/nightshift.yaml > $(BENCH_DIR)/warmup.log 2>&1 && \
-	  $(GO) run ./internal/bench --server "$$url" --config $(BENCH_DIR)/nightshift.yaml --bin $(BIN) --scale $(BENCH_SCALE) --json $(BENCH_DIR)/results.json 2>$(BENCH_DIR)/bench.log && \
+	  echo "seeding register at scale $(BENCH_SCALE) and rect at $(BENCH_RECT_SCALE) (not timed), and warming up with one run …" && \
+	  $(BIN) demo --server "$$url" --scale $(BENCH_SCALE) --rect-scale $(BENCH_RECT_SCALE) --fresh --spool $(BENCH_DIR)/spool --write-config $(BENCH_DIR)/nightshift.yaml > $(BENCH_DIR)/warmup.log 2>&1 && \
+	  $(GO) run ./internal/bench --server "$$url" --config $(BENCH_DIR)/nightshift.yaml --bin $(BIN) --scale "register $(BENCH_SCALE), rect $(BENCH_RECT_SCALE)" --json $(BENCH_DIR)/results.json 2>$(BENCH_DIR)/bench.log && \
 	  echo "" && echo "figures as JSON: $(BENCH_DIR)/results.json; Go benchmarks: go test -run '^$$' -bench . -benchmem ./steps/..."
 
 lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint

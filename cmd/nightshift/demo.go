@@ -30,6 +30,7 @@ const (
 type demoOptions struct {
 	server      string
 	scale       float64
+	rectScale   float64
 	spoolDir    string
 	fresh       bool
 	writeConfig string
@@ -57,6 +58,7 @@ both runs. --fresh drops and recreates all three databases first.`,
 	}
 	cmd.Flags().StringVar(&opts.server, "server", "", "postgres:// URL of any database on the scratch server (required)")
 	cmd.Flags().Float64Var(&opts.scale, "scale", 50, "seed size: 1 ≈ 1,000 trainees")
+	cmd.Flags().Float64Var(&opts.rectScale, "rect-scale", 0, "seed size of rect alone (default --scale): 3600 ≈ 10M declarations")
 	cmd.Flags().StringVar(&opts.spoolDir, "spool", "spool", "directory for the Parquet spool files")
 	cmd.Flags().BoolVar(&opts.fresh, "fresh", false, "drop and recreate the demo databases first")
 	cmd.Flags().StringVar(&opts.writeConfig, "write-config", "", "also write a config file for these databases, for later commands")
@@ -97,8 +99,12 @@ func (a *app) demo(ctx context.Context, opts demoOptions) error {
 			return err
 		}
 		if created && name != demoWarehouse {
-			fmt.Fprintf(a.stdout, "created source database %s; seeding at scale %g …\n", name, opts.scale)
-			if err := a.seedOne(ctx, cfg.Sources[name], name, seed.Options{Scale: opts.scale, Seed: 1}, true); err != nil {
+			scale := opts.scale
+			if name == "rect" && opts.rectScale > 0 {
+				scale = opts.rectScale
+			}
+			fmt.Fprintf(a.stdout, "created source database %s; seeding at scale %g …\n", name, scale)
+			if err := a.seedOne(ctx, cfg.Sources[name], name, seed.Options{Scale: scale, Seed: 1}, true); err != nil {
 				return err
 			}
 		}

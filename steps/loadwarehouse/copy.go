@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -105,6 +106,10 @@ func encodeUUID(buf []byte, col arrow.Array, i int) ([]byte, error) {
 // is an io.Reader that encodes one batch at a time on demand, so memory
 // stays at one batch and one encoded buffer whatever the table's size.
 type copyStream struct {
+	// mu lets close run safely while pgconn's copy goroutine may still be
+	// in Read: after some connection errors, CopyFrom returns before that
+	// goroutine has finished.
+	mu       sync.Mutex
 	next     func() (arrow.RecordBatch, error)
 	encoders []encoder
 	buf      []byte
@@ -134,6 +139,8 @@ func newCopyStream(c *schemas.Contract, next func() (arrow.RecordBatch, error)) 
 }
 
 func (s *copyStream) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for s.pos == len(s.buf) {
 		if s.done {
 			return 0, io.EOF
@@ -199,6 +206,8 @@ func (s *copyStream) fill() error {
 
 // close releases a batch left half-encoded by a failed COPY.
 func (s *copyStream) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.rec != nil {
 		s.rec.Release()
 		s.rec = nil

@@ -87,8 +87,10 @@ func LowCardinality(c *schemas.Contract) []string {
 // RowGroupRows is the most rows in one Parquet row group. Batches arrive
 // far smaller (run.batch_size) and are gathered into row groups this size,
 // encoded and compressed as they come: large enough for readers to scan
-// efficiently, small enough to hold one in memory per entity.
-const RowGroupRows = 65536
+// efficiently, small enough to hold one in memory per entity (a row group
+// of 65,536 trainees added 35 MB to the peak RSS, and the file was no
+// smaller).
+const RowGroupRows = 32768
 
 // writerProperties compresses every column with snappy and dictionary-
 // encodes only the low-cardinality ones: on identifiers and timestamps the
