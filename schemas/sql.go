@@ -157,29 +157,11 @@ func (c *Contract) ChecksumSQL(relation string) string {
 		strings.Join(parts, ", "), relation)
 }
 
-// RangeSQL is the extract query restricted to the rows whose primary key
-// (one integer column) is in [$1, $2] and, when column (a warehouse column
-// name, normally created_at) is given, whose column is in [$3, $4): one
-// chunk of a backfill. The key range lets the source read the chunk through
-// its primary key index rather than scan the table.
-func (c *Contract) RangeSQL(column string) string {
-	key := quote(c.PrimaryKey[0])
-	q := "SELECT * FROM (" + c.SelectSQL() + ") w WHERE w." + key + " BETWEEN $1 AND $2"
-	if column != "" {
-		q += " AND w." + quote(column) + " >= $3 AND w." + quote(column) + " < $4"
-	}
-	return q
-}
-
-// RangeChecksumExcludingSQL checksums the rows of RangeSQL(column) except
-// those whose primary key, as text, is in the text[] parameter that follows
-// RangeSQL's own ($3, or $5 with a column): the rows quarantined.
-func (c *Contract) RangeChecksumExcludingSQL(column string) string {
-	param := "$3"
-	if column != "" {
-		param = "$5"
-	}
-	return c.ChecksumSQL("(" + c.RangeSQL(column) + ") t WHERE t." + quote(c.PrimaryKey[0]) + "::text <> ALL(" + param + "::text[])")
+// ChecksumExcludingSQL checksums the rows of query (the extract query, or
+// one derived from it) except those whose primary key, as text, is in the
+// text[] parameter $keysParam: the rows the extract quarantined.
+func (c *Contract) ChecksumExcludingSQL(query string, keysParam int) string {
+	return c.ChecksumSQL(fmt.Sprintf("(%s) t WHERE t.%s::text <> ALL($%d::text[])", query, quote(c.PrimaryKey[0]), keysParam))
 }
 
 // SourceChecksumSQL checksums what the extract query returns.
@@ -191,7 +173,7 @@ func (c *Contract) SourceChecksumSQL() string {
 // except the rows whose primary key, as text, is in the text[] parameter
 // $1: the rows the extract quarantined.
 func (c *Contract) SourceChecksumExcludingSQL() string {
-	return c.ChecksumSQL("(" + c.SelectSQL() + ") t WHERE t." + quote(c.PrimaryKey[0]) + "::text <> ALL($1::text[])")
+	return c.ChecksumExcludingSQL(c.SelectSQL(), 1)
 }
 
 // CreateTableSQL creates the entity's table, with its comments, as

@@ -83,15 +83,12 @@ func PlanBackfill(ctx context.Context, pool *pgxpool.Pool, c *schemas.Contract, 
 	if chunkRows < 1 {
 		return nil, fmt.Errorf("--chunk-rows must be at least 1, not %d", chunkRows)
 	}
+	// Every key, within the window if there is one.
+	where, args := backfillWindow(c, b, math.MinInt64, math.MaxInt64).Where()
 	key := pgx.Identifier{c.PrimaryKey[0]}.Sanitize()
-	where, args := "", []any{chunkRows}
-	if !b.From.IsZero() {
-		col := pgx.Identifier{BackfillColumn}.Sanitize()
-		where, args = " WHERE w."+col+" >= $2 AND w."+col+" < $3", append(args, b.From, b.To)
-	}
-	rows, err := pool.Query(ctx, `SELECT min(k)::int8, max(k)::int8, count(*) FROM (
-		SELECT w.`+key+` AS k, (row_number() OVER (ORDER BY w.`+key+`) - 1) / $1 AS chunk
-		FROM (`+c.SelectSQL()+`) w`+where+`) s GROUP BY chunk ORDER BY chunk`, args...)
+	rows, err := pool.Query(ctx, fmt.Sprintf(`SELECT min(k)::int8, max(k)::int8, count(*) FROM (
+		SELECT w.%s AS k, (row_number() OVER (ORDER BY w.%s) - 1) / $%d AS chunk
+		FROM (%s) w WHERE %s) s GROUP BY chunk ORDER BY chunk`, key, key, len(args)+1, c.SelectSQL(), where), append(args, chunkRows)...)
 	if err != nil {
 		return nil, fmt.Errorf("plan backfill of %s: %w", c.Entity, err)
 	}
@@ -145,16 +142,13 @@ type chunkStep struct {
 	progress func(int64)
 }
 
-// window is the rows the chunk replaces, and the source query's arguments
-// that select them.
-func (s *chunkStep) window() (loadwarehouse.Window, []any) {
-	w := loadwarehouse.Window{Key: s.c.PrimaryKey[0], Lo: s.chunk.Lo, Hi: s.chunk.Hi}
-	args := []any{w.Lo, w.Hi}
-	if !s.backfill.From.IsZero() {
-		w.Column, w.From, w.To = BackfillColumn, s.backfill.From, s.backfill.To
-		args = append(args, w.From, w.To)
+// backfillWindow is the rows of the backfill whose key is in [lo, hi].
+func backfillWindow(c *schemas.Contract, b Backfill, lo, hi int64) loadwarehouse.Window {
+	w := loadwarehouse.Window{Key: c.PrimaryKey[0], Lo: lo, Hi: hi}
+	if !b.From.IsZero() {
+		w.Column, w.From, w.To = BackfillColumn, b.From, b.To
 	}
-	return w, args
+	return w
 }
 
 func (s *chunkStep) Name() string { return s.chunk.Name() }
@@ -173,7 +167,9 @@ func (s *chunkStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	win, args := s.window()
+	win := backfillWindow(c, s.backfill, ch.Lo, ch.Hi)
+	where, args := win.Where()
+	query := "SELECT * FROM (" + c.SelectSQL() + ") w WHERE " + where
 	path := filepath.Join(filepath.Dir(spool.Path(s.d.SpoolDir, s.runID, c.Entity)), fmt.Sprintf("%s.%d.parquet", c.Entity, ch.First))
 	w, err := spool.CreateFile(path, c.ArrowSchema(), spool.LowCardinality(c), s.d.Mem)
 	if err != nil {
@@ -185,14 +181,14 @@ func (s *chunkStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 		w.Abort()
 		return pipeline.Outcome{}, err
 	}
-	opts := extract.Options{BatchSize: s.d.BatchSize, Mem: s.d.Mem, Query: c.RangeSQL(win.Column), Args: args}
+	opts := extract.Options{BatchSize: s.d.BatchSize, Mem: s.d.Mem, Query: query, Args: args}
 	out, err := stream(ctx, tx, c, opts, w, st)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
 	load.File, load.Source = out.file, out.source
 	if s.d.ReconcileSQL {
-		if load.SourceSQL, err = sourceChecksumSQL(ctx, tx, c, c.RangeChecksumExcludingSQL(win.Column), out, args...); err != nil {
+		if load.SourceSQL, err = sourceChecksumSQL(ctx, tx, c, c.ChecksumExcludingSQL(query, len(args)+1), out, args...); err != nil {
 			load.DropStaging()
 			return pipeline.Outcome{}, err
 		}

@@ -108,4 +108,19 @@ func TestBackfillReloadsOneWindowOfOneEntityAndResumes(t *testing.T) {
 	var n int64
 	require.NoError(t, src.QueryRow(ctx, "SELECT count(*) FROM trainees").Scan(&n))
 	require.Equal(t, n, after["trainees"].Rows)
+
+	// With run.reconcile: sql each chunk is also checksummed in SQL, in the
+	// source and in staging: a window, and the whole entity.
+	sqlEnv := []string{"NIGHTSHIFT_RUN_RECONCILE=sql"}
+	_, err = src.Exec(ctx, "UPDATE trainees SET last_name = 'Again'")
+	require.NoError(t, err)
+	r = cli(t, sqlEnv, "--config", p.config, "backfill", "--entity", "trainees", "--from", "2024-01-01", "--to", "2025-01-01", "--chunk-rows", "50", "--reason", "sql check")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = cli(t, sqlEnv, "--config", p.config, "backfill", "--entity", "trainees", "--chunk-rows", "50", "--reason", "sql check")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var sqlChecked int
+	require.NoError(t, wh.QueryRow(ctx, `SELECT count(*) FROM nightshift.step_runs
+		WHERE run_id = (SELECT max(id) FROM nightshift.runs) AND status = 'succeeded'`).Scan(&sqlChecked))
+	require.Positive(t, sqlChecked)
+	require.Equal(t, checksum(t, p.src, schemas.Trainees.SourceChecksumSQL()), warehouseChecksums(t, p)["trainees"])
 }

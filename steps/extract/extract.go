@@ -44,7 +44,7 @@ type Options struct {
 	// can hold exactly. The row is not emitted.
 	Quarantine func(Quarantined) error
 	// Query and Args replace the contract's extract query, for a query
-	// derived from it (schemas.Contract.RangeSQL).
+	// derived from it (a backfill chunk).
 	Query string
 	Args  []any
 }

@@ -20,7 +20,9 @@ func WindowStaging(entity string) string { return entity + "__window" }
 
 // Window is the rows of an entity that a backfill chunk replaces: those
 // whose Key is in [Lo, Hi] and, when Column is set, whose Column is in
-// [From, To).
+// [From, To). The same clause selects them in the source (on the extract
+// query's output, whose columns bear the warehouse's names) and in the
+// warehouse, so the two cannot disagree.
 type Window struct {
 	Key      string
 	Lo, Hi   int64
@@ -28,8 +30,9 @@ type Window struct {
 	From, To time.Time
 }
 
-// where is the window as a WHERE clause and its arguments.
-func (w Window) where() (string, []any) {
+// Where is the window as a WHERE clause on unqualified column names, with
+// its arguments as $1, $2, ….
+func (w Window) Where() (string, []any) {
 	key := quote(w.Key)
 	clause, args := key+" BETWEEN $1 AND $2", []any{w.Lo, w.Hi}
 	if w.Column != "" {
@@ -72,7 +75,7 @@ func (l *Load) ReplaceWindow(ctx context.Context, staged reconcile.Checksum, w W
 			return err
 		}
 		target, staging := quote(l.Schema, c.Entity), quote(StagingSchema, l.Staging)
-		where, args := w.where()
+		where, args := w.Where()
 		tag, err := tx.Exec(ctx, "DELETE FROM "+target+" WHERE "+where, args...)
 		if err != nil {
 			return err
