@@ -24,10 +24,48 @@ func invalid(format string, args ...any) error {
 	return &jobError{reason: "invalid", msg: fmt.Sprintf(format, args...)}
 }
 
-// runJob records a job, runs it to completion and answers with it.
-func (s *Server) runJob(w http.ResponseWriter, project string, job *bq.Job, data []byte) {
+// jobRun is a job the fake has accepted. job is what jobs.insert and
+// jobs.get answer; once handed out it is never changed, only replaced, so a
+// caller holding one (Jobs) does not race with a later poll.
+type jobRun struct {
+	project string
+	job     *bq.Job
+	data    []byte         // the uploaded file, kept until the job runs
+	polls   int            // jobs.get answers still RUNNING, the last of them finishing the job
+	fail    *bq.ErrorProto // the job ends DONE with this error, touching no table
+	noStats bool           // the job's resource never has a statistics field
+	runs    int            // times the job ran to DONE; 1 at most unless the fake is wrong
+}
+
+// jobRule is a one-shot injection for the next job whose id starts with
+// prefix.
+type jobRule struct {
+	prefix      string
+	n           int
+	reason, msg string
+}
+
+// takeRule removes and returns the first rule matching id.
+func takeRule(rules *[]jobRule, id string) (jobRule, bool) {
+	for i, r := range *rules {
+		if strings.HasPrefix(id, r.prefix) {
+			*rules = slices.Delete(*rules, i, i+1)
+			return r, true
+		}
+	}
+	return jobRule{}, false
+}
+
+// insertJob is jobs.insert: it records a job under its id, unique in the
+// project, and answers with it, DONE unless delayed. It returns the job's
+// key, or "" when no job was created.
+func (s *Server) insertJob(w http.ResponseWriter, project string, job *bq.Job, data []byte) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if job.Configuration == nil {
+		writeError(w, http.StatusBadRequest, "invalid", "Required parameter is missing: configuration")
+		return ""
+	}
 	if job.JobReference == nil {
 		job.JobReference = &bq.JobReference{}
 	}
@@ -35,36 +73,95 @@ func (s *Server) runJob(w http.ResponseWriter, project string, job *bq.Job, data
 		s.nextID++
 		job.JobReference.JobId = fmt.Sprintf("bqtest_job_%d", s.nextID)
 	}
+	id := job.JobReference.JobId
 	job.JobReference.ProjectId = project
-	key := project + "." + job.JobReference.JobId
+	key := project + "." + id
 	if _, dup := s.jobs[key]; dup {
-		writeError(w, http.StatusConflict, "duplicate", "Already Exists: Job "+project+":"+job.JobReference.JobId)
-		return
+		// BigQuery refuses a second job with an id, however the first one
+		// went, and runs nothing.
+		name := project + ":" + id
+		if loc := job.JobReference.Location; loc != "" {
+			name = project + ":" + loc + "." + id
+		}
+		writeError(w, http.StatusConflict, "duplicate", "Already Exists: Job "+name)
+		return ""
 	}
+	rec := &jobRun{project: project, job: job, data: data, polls: s.delay}
+	// What happens to the job is settled now, in the order jobs arrive,
+	// even if it runs later.
+	if r, ok := takeRule(&s.delays, id); ok {
+		rec.polls = r.n
+	}
+	if r, ok := takeRule(&s.fails, id); ok {
+		rec.fail = &bq.ErrorProto{Reason: r.reason, Message: r.msg}
+	} else if job.Configuration.Load != nil && len(s.loadFail) > 0 {
+		rec.fail = s.loadFail[0]
+		s.loadFail = s.loadFail[1:]
+	}
+	_, rec.noStats = takeRule(&s.noStats, id)
 	start := now()
-	job.Statistics = &bq.JobStatistics{CreationTime: start, StartTime: start}
+	job.Status = &bq.JobStatus{State: "RUNNING"}
+	if !rec.noStats {
+		job.Statistics = &bq.JobStatistics{CreationTime: start, StartTime: start}
+	} else {
+		job.Statistics = nil
+	}
+	s.jobs[key] = rec
+	s.order = append(s.order, key)
+	if rec.polls <= 0 {
+		s.finish(rec)
+	}
+	if len(s.lost) > 0 {
+		f := &s.lost[0]
+		if f.n--; f.n <= 0 {
+			s.lost = s.lost[1:]
+		}
+		writeError(w, f.status, f.reason, f.msg)
+		return key
+	}
+	writeJSON(w, rec.job)
+	return key
+}
+
+// finish runs a job, changing tables only now, and makes it DONE. Called
+// with mu.
+func (s *Server) finish(rec *jobRun) {
+	cfg := rec.job.Configuration
+	stats := &bq.JobStatistics{}
+	if rec.job.Statistics != nil {
+		stats.CreationTime, stats.StartTime = rec.job.Statistics.CreationTime, rec.job.Statistics.StartTime
+	}
 	var err error
 	switch {
-	case job.Configuration.Load != nil:
-		err = s.load(project, job, data)
-	case job.Configuration.Copy != nil:
-		err = s.copy(project, job.Configuration.Copy)
+	case rec.fail != nil:
+		err = &jobError{reason: rec.fail.Reason, msg: rec.fail.Message}
+	case cfg.Load != nil:
+		stats.Load, err = s.load(rec.project, cfg.Load, rec.data)
+	case cfg.Copy != nil:
+		stats.Copy, err = s.copy(rec.project, cfg.Copy)
 	default:
 		err = invalid("bqtest runs load and copy jobs only")
 	}
-	job.Status = &bq.JobStatus{State: "DONE"}
+	rec.runs++
+	rec.data = nil
+	rec.polls = 0
+	status := &bq.JobStatus{State: "DONE"}
 	if err != nil {
 		var je *jobError
 		if !errors.As(err, &je) {
 			je = &jobError{reason: "backendError", msg: err.Error()}
 		}
-		job.Status.ErrorResult = &bq.ErrorProto{Reason: je.reason, Message: je.msg}
-		job.Status.Errors = []*bq.ErrorProto{job.Status.ErrorResult}
+		status.ErrorResult = &bq.ErrorProto{Reason: je.reason, Message: je.msg}
+		status.Errors = []*bq.ErrorProto{status.ErrorResult}
+		stats.Load, stats.Copy = nil, nil
 	}
-	job.Statistics.EndTime = now()
-	s.jobs[key] = job
-	s.order = append(s.order, key)
-	writeJSON(w, job)
+	stats.EndTime = now()
+	done := *rec.job
+	done.Status, done.Statistics = status, stats
+	if rec.noStats {
+		done.Statistics = nil
+	}
+	rec.job = &done
 }
 
 func readMultipart(r *http.Request) (*bq.Job, []byte, error) {
@@ -90,41 +187,35 @@ func readMultipart(r *http.Request) (*bq.Job, []byte, error) {
 }
 
 // load runs a load job: all or nothing. Called with mu.
-func (s *Server) load(project string, job *bq.Job, data []byte) error {
-	cfg := job.Configuration.Load
-	if len(s.loadFail) > 0 {
-		f := s.loadFail[0]
-		s.loadFail = s.loadFail[1:]
-		return &jobError{reason: f.Reason, msg: f.Message}
-	}
+func (s *Server) load(project string, cfg *bq.JobConfigurationLoad, data []byte) (*bq.JobStatistics3, error) {
 	if cfg.SourceFormat != "PARQUET" {
-		return invalid("bqtest loads PARQUET only, not %q", cfg.SourceFormat)
+		return nil, invalid("bqtest loads PARQUET only, not %q", cfg.SourceFormat)
 	}
 	dst := cfg.DestinationTable
 	tableID, decorator, _ := strings.Cut(dst.TableId, "$")
 	key := project + "." + dst.DatasetId + "." + tableID
 	if _, ok := s.datasets[project+"."+dst.DatasetId]; !ok {
-		return &jobError{reason: "notFound", msg: "Not found: Dataset " + project + ":" + dst.DatasetId}
+		return nil, &jobError{reason: "notFound", msg: "Not found: Dataset " + project + ":" + dst.DatasetId}
 	}
 	t, exists := s.tables[key]
 	if !exists && cfg.CreateDisposition == "CREATE_NEVER" {
-		return &jobError{reason: "notFound", msg: "Not found: Table " + key}
+		return nil, &jobError{reason: "notFound", msg: "Not found: Table " + key}
 	}
 	schema := cfg.Schema
 	if schema == nil {
 		if !exists {
-			return invalid("bqtest needs a schema in the job to create a table")
+			return nil, invalid("bqtest needs a schema in the job to create a table")
 		}
 		schema = t.Meta.Schema
 	}
 	normalize(schema)
 	rows, err := decodeParquet(data, schema)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if exists && decorator == "" && cfg.WriteDisposition != "WRITE_TRUNCATE" {
 		if err := sameColumns(t.Meta.Schema, schema, slices.Contains(cfg.SchemaUpdateOptions, "ALLOW_FIELD_ADDITION")); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if !exists {
@@ -136,15 +227,15 @@ func (s *Server) load(project string, job *bq.Job, data []byte) error {
 	case decorator != "":
 		tp := t.Meta.TimePartitioning
 		if tp == nil || tp.Type != "DAY" || tp.Field == "" {
-			return invalid("partition decorator $%s on a table without DAY partitioning on a field", decorator)
+			return nil, invalid("partition decorator $%s on a table without DAY partitioning on a field", decorator)
 		}
 		for _, row := range rows {
 			if partitionOf(row[tp.Field]) != decorator {
-				return invalid("row with %s %v is not in partition %s", tp.Field, row[tp.Field], decorator)
+				return nil, invalid("row with %s %v is not in partition %s", tp.Field, row[tp.Field], decorator)
 			}
 		}
 		if err := sameColumns(t.Meta.Schema, schema, slices.Contains(cfg.SchemaUpdateOptions, "ALLOW_FIELD_ADDITION")); err != nil {
-			return err
+			return nil, err
 		}
 		for _, row := range t.Rows {
 			if cfg.WriteDisposition != "WRITE_TRUNCATE" || partitionOf(row[tp.Field]) != decorator {
@@ -155,7 +246,7 @@ func (s *Server) load(project string, job *bq.Job, data []byte) error {
 	case cfg.WriteDisposition == "WRITE_TRUNCATE":
 		t.Meta.Schema = schema // WRITE_TRUNCATE takes the job's schema
 	case cfg.WriteDisposition == "WRITE_EMPTY" && len(t.Rows) > 0:
-		return &jobError{reason: "duplicate", msg: "Table " + key + " is not empty"}
+		return nil, &jobError{reason: "duplicate", msg: "Table " + key + " is not empty"}
 	default: // WRITE_APPEND
 		kept = t.Rows
 		t.Meta.Schema = mergeSchema(t.Meta.Schema, schema)
@@ -163,8 +254,7 @@ func (s *Server) load(project string, job *bq.Job, data []byte) error {
 	kept = append(kept, rows...)
 	t.Rows = kept
 	s.tables[key] = t
-	job.Statistics.Load = &bq.JobStatistics3{OutputRows: int64(len(rows)), InputFiles: 1, InputFileBytes: int64(len(data))}
-	return nil
+	return &bq.JobStatistics3{OutputRows: int64(len(rows)), InputFiles: 1, InputFileBytes: int64(len(data))}, nil
 }
 
 func partitionOf(v any) string {
@@ -207,29 +297,29 @@ func mergeSchema(have, want *bq.TableSchema) *bq.TableSchema {
 }
 
 // copy runs a copy job. Called with mu.
-func (s *Server) copy(project string, cfg *bq.JobConfigurationTableCopy) error {
+func (s *Server) copy(project string, cfg *bq.JobConfigurationTableCopy) (*bq.JobStatistics5, error) {
 	srcs := cfg.SourceTables
 	if cfg.SourceTable != nil {
 		srcs = append(srcs, cfg.SourceTable)
 	}
 	if len(srcs) != 1 {
-		return invalid("bqtest copies one table at a time")
+		return nil, invalid("bqtest copies one table at a time")
 	}
 	src, ok := s.tables[project+"."+srcs[0].DatasetId+"."+srcs[0].TableId]
 	if !ok {
-		return &jobError{reason: "notFound", msg: "Not found: Table " + srcs[0].TableId}
+		return nil, &jobError{reason: "notFound", msg: "Not found: Table " + srcs[0].TableId}
 	}
 	dst := cfg.DestinationTable
 	key := project + "." + dst.DatasetId + "." + dst.TableId
 	cur, exists := s.tables[key]
 	switch {
 	case !exists && cfg.CreateDisposition == "CREATE_NEVER":
-		return &jobError{reason: "notFound", msg: "Not found: Table " + key}
+		return nil, &jobError{reason: "notFound", msg: "Not found: Table " + key}
 	case exists && cfg.WriteDisposition == "WRITE_APPEND":
 		cur.Rows = append(cur.Rows, src.Rows...)
-		return nil
+		return &bq.JobStatistics5{CopiedRows: int64(len(src.Rows))}, nil
 	case exists && cfg.WriteDisposition != "WRITE_TRUNCATE" && len(cur.Rows) > 0:
-		return &jobError{reason: "duplicate", msg: "Table " + key + " already exists and is not empty"}
+		return nil, &jobError{reason: "duplicate", msg: "Table " + key + " already exists and is not empty"}
 	}
 	meta := *src.Meta
 	meta.TableReference = &bq.TableReference{ProjectId: project, DatasetId: dst.DatasetId, TableId: dst.TableId}
@@ -237,7 +327,7 @@ func (s *Server) copy(project string, cfg *bq.JobConfigurationTableCopy) error {
 		meta.Type = "SNAPSHOT"
 	}
 	s.tables[key] = &Table{Meta: &meta, Rows: slices.Clone(src.Rows)}
-	return nil
+	return &bq.JobStatistics5{CopiedRows: int64(len(src.Rows))}, nil
 }
 
 // normalize fills in what BigQuery defaults: a field without a mode is

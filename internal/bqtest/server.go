@@ -3,7 +3,13 @@
 // keeps datasets, tables and their rows in memory, runs load jobs by
 // decoding the uploaded Parquet with Arrow and applying the job's write and
 // create dispositions, partition decorator and schema update options, runs
-// copy jobs, and can inject the errors BigQuery returns.
+// copy jobs, and can inject the faults BigQuery produces: HTTP errors on any
+// call (FailNext), jobs that finish only after some polls (DelayJobs,
+// DelayJob), jobs that end DONE with an error (FailJob, FailNextLoad) or
+// without statistics (OmitStatistics), and job inserts whose answer is lost
+// after the job was created (FailAfterInsert). Job ids are unique per
+// project, as in BigQuery: a second insert of an id is refused with 409
+// duplicate and runs nothing, which Executions lets a test check.
 package bqtest
 
 import (
@@ -13,6 +19,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,12 +38,18 @@ type Server struct {
 	mu       sync.Mutex
 	datasets map[string]*bq.Dataset // project.dataset
 	tables   map[string]*Table      // project.dataset.table
-	jobs     map[string]*bq.Job     // project.jobID
+	jobs     map[string]*jobRun     // project.jobID
 	order    []string
 	sessions map[string]*upload
 	failures []failure
 	loadFail []*bq.ErrorProto
 	nextID   int
+
+	delay   int       // DelayJobs
+	delays  []jobRule // DelayJob
+	fails   []jobRule // FailJob
+	noStats []jobRule // OmitStatistics
+	lost    []failure // FailAfterInsert
 }
 
 // Table is a table's metadata and rows.
@@ -55,13 +69,14 @@ type upload struct {
 	project string
 	job     *bq.Job
 	data    []byte
+	key     string // the job the session created, once it has
 }
 
 // New starts a fake, closed when the test ends.
 func New(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{
-		datasets: map[string]*bq.Dataset{}, tables: map[string]*Table{}, jobs: map[string]*bq.Job{},
+		datasets: map[string]*bq.Dataset{}, tables: map[string]*Table{}, jobs: map[string]*jobRun{},
 		sessions: map[string]*upload{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -89,7 +104,17 @@ func (s *Server) Client(t testing.TB, project string) *bigquery.Client {
 }
 
 // FailNext makes the next n requests whose method matches and whose path
-// contains path fail with an HTTP error carrying reason.
+// contains path fail with an HTTP error carrying reason. The path is the
+// URL's, without the query (so a location parameter does not matter), e.g.
+// /bigquery/v2/projects/p/jobs/ID for jobs.get, /upload/bigquery/v2/... for
+// a load's upload, /session/ for the chunks of a resumable upload.
+//
+// FailNext("GET", "/jobs/"+id, n, 503, "backendError", msg) fails the next
+// n polls of a job (and of any job whose id starts with id; "/jobs/" fails
+// any job's), as BigQuery does now and then: the cloud.google.com/go client
+// retries a 5xx or backendError on jobs.get with backoff (up to 1s, 2s,
+// 4s... with full jitter), so keep n small. A failed poll does not count
+// towards DelayJobs: the job does not advance.
 func (s *Server) FailNext(method, path string, n, status int, reason, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -97,27 +122,116 @@ func (s *Server) FailNext(method, path string, n, status int, reason, msg string
 }
 
 // FailNextLoad makes the next load job end DONE with this error result.
+// Like FailJob, it is bound to the job when the job is inserted.
 func (s *Server) FailNextLoad(reason, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.loadFail = append(s.loadFail, &bq.ErrorProto{Reason: reason, Message: msg})
 }
 
-// Table returns a table, if it exists.
+// DelayJobs makes every job inserted from now on finish later than its
+// insert, as real load and copy jobs do: jobs.insert answers status.state
+// RUNNING, with statistics that have creationTime and startTime but no
+// endTime and no load or copy figures yet, and the job stays RUNNING
+// through n-1 jobs.get polls; the n-th poll runs it and answers DONE. The
+// job changes tables only then, so a test can see that a client which
+// stopped polling before DONE has not changed anything yet. Polls failed by
+// FailNext do not count. n <= 0 restores the default, DONE at insert.
+//
+// The cloud.google.com/go client's Job.Wait polls at once, then backs off
+// with full jitter (up to 1s, 2s, 4s...) between polls, so keep n at 1 to 3.
+func (s *Server) DelayJobs(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = n
+}
+
+// DelayJob is DelayJobs for one job: the next job inserted whose id starts
+// with idPrefix ("" for any) becomes DONE at its n-th jobs.get. Each call
+// delays one job, and takes precedence over DelayJobs.
+func (s *Server) DelayJob(idPrefix string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delays = append(s.delays, jobRule{prefix: idPrefix, n: n})
+}
+
+// FailJob makes the next job inserted whose id starts with idPrefix ("" for
+// any) be accepted and then end DONE with status.errorResult and
+// status.errors carrying reason (e.g. "backendError", "invalid") and msg,
+// changing no table: BigQuery reports most job failures in the job, not in
+// HTTP. Each call fails one job (a job id is unique, so a whole id names
+// one job); with DelayJobs the failure shows when the job becomes DONE.
+func (s *Server) FailJob(idPrefix, reason, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fails = append(s.fails, jobRule{prefix: idPrefix, reason: reason, msg: msg})
+}
+
+// OmitStatistics makes the next job inserted whose id starts with idPrefix
+// ("" for any) run as usual but answer, on insert and on every jobs.get,
+// without a statistics field, even when DONE: real responses can lack it,
+// and then the Go client's JobStatus.Statistics is nil.
+func (s *Server) OmitStatistics(idPrefix string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noStats = append(s.noStats, jobRule{prefix: idPrefix})
+}
+
+// FailAfterInsert makes the next n jobs.insert calls that create a job
+// answer with an HTTP error (e.g. 503 backendError) although the job was
+// created, and runs as usual: the answer lost on the way back, as when
+// BigQuery's front end times out. A client that retries the insert with
+// the same job id meets 409 duplicate; one that retries under a new id
+// runs the work twice. The cloud.google.com/go client retries a copy job's
+// insert itself (it always sends a job id) and does not retry a multipart
+// load's; a resumable upload retries its last chunk, which the session
+// answers with the job it created.
+func (s *Server) FailAfterInsert(n, status int, reason, msg string) {
+	if n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lost = append(s.lost, failure{n: n, status: status, reason: reason, msg: msg})
+}
+
+// Executions reports how many times jobs with this id (in any project) ran
+// to DONE, successfully or not: 0 while a job is still RUNNING or if no
+// such job was created, and never more than 1 per project, since an insert
+// of an existing id is refused. It lets a test prove a job ran once.
+func (s *Server) Executions(jobID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, rec := range s.jobs {
+		if rec.job.JobReference.JobId == jobID {
+			n += rec.runs
+		}
+	}
+	return n
+}
+
+// Table returns a copy of a table, if it exists: later jobs do not change
+// it.
 func (s *Server) Table(project, dataset, table string) (*Table, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tables[project+"."+dataset+"."+table]
-	return t, ok
+	if !ok {
+		return nil, false
+	}
+	meta := *t.Meta
+	return &Table{Meta: &meta, Rows: slices.Clone(t.Rows)}, true
 }
 
-// Jobs returns every job received, in order.
+// Jobs returns every job created, in order, as jobs.get would answer now
+// (without counting as a poll).
 func (s *Server) Jobs() []*bq.Job {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]*bq.Job, 0, len(s.order))
 	for _, k := range s.order {
-		out = append(out, s.jobs[k])
+		out = append(out, s.jobs[k].job)
 	}
 	return out
 }
@@ -148,7 +262,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeError(w, 400, "invalid", err.Error())
 			return
 		}
-		s.runJob(w, parts[1], &job, nil)
+		s.insertJob(w, parts[1], &job, nil)
 	case len(parts) == 4 && parts[2] == "jobs" && r.Method == http.MethodGet:
 		s.getJob(w, parts[1], parts[3])
 	default:
@@ -268,15 +382,21 @@ func (s *Server) tableResource(t *Table) *bq.Table {
 	return &out
 }
 
+// getJob is jobs.get: each call is a poll that may finish a delayed job.
 func (s *Server) getJob(w http.ResponseWriter, project, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	job, ok := s.jobs[project+"."+id]
+	rec, ok := s.jobs[project+"."+id]
 	if !ok {
 		writeError(w, http.StatusNotFound, "notFound", "Not found: Job "+project+":"+id)
 		return
 	}
-	writeJSON(w, job)
+	if rec.polls > 0 {
+		if rec.polls--; rec.polls == 0 {
+			s.finish(rec)
+		}
+	}
+	writeJSON(w, rec.job)
 }
 
 // serveUpload starts a job with media: multipart in one request, or a
@@ -290,7 +410,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 			writeError(w, 400, "invalid", err.Error())
 			return
 		}
-		s.runJob(w, project, job, data)
+		s.insertJob(w, project, job, data)
 	case "resumable":
 		var job bq.Job
 		if err := json.NewDecoder(r.Body).Decode(&job); err != nil {
@@ -310,7 +430,10 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveChunk takes one chunk of a resumable upload; the last one (whose
-// Content-Range states the total) runs the job.
+// Content-Range states the total) inserts the job. A chunk sent again (the
+// client retries one that failed) replaces what the session had from its
+// offset on, and a session that has created its job answers with that job,
+// as a finished upload session does.
 func (s *Server) serveChunk(w http.ResponseWriter, r *http.Request, id string) {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -319,7 +442,16 @@ func (s *Server) serveChunk(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	s.mu.Lock()
 	up, ok := s.sessions[id]
+	if ok && up.key != "" {
+		job := s.jobs[up.key].job
+		s.mu.Unlock()
+		writeJSON(w, job)
+		return
+	}
 	if ok {
+		if off, ok := chunkOffset(r.Header.Get("Content-Range")); ok && off <= len(up.data) {
+			up.data = up.data[:off]
+		}
 		up.data = append(up.data, data...)
 	}
 	s.mu.Unlock()
@@ -333,7 +465,25 @@ func (s *Server) serveChunk(w http.ResponseWriter, r *http.Request, id string) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	s.runJob(w, up.project, up.job, up.data)
+	if key := s.insertJob(w, up.project, up.job, up.data); key != "" {
+		s.mu.Lock()
+		up.key = key
+		s.mu.Unlock()
+	}
+}
+
+// chunkOffset reads the first byte's offset from "bytes 0-99/*".
+func chunkOffset(contentRange string) (int, bool) {
+	rest, ok := strings.CutPrefix(contentRange, "bytes ")
+	if !ok {
+		return 0, false
+	}
+	first, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(first)
+	return n, err == nil
 }
 
 func now() int64 { return time.Now().UnixMilli() }
