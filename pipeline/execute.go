@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
-// Planner builds a run's tasks once the run is recorded. It may fill
-// run.SourceVersions. cleanup releases whatever the tasks hold.
-type Planner func(ctx context.Context, run *Run) (tasks []Task, cleanup func(), err error)
+// Planner builds a run's plan once the run is recorded. It may fill
+// run.SourceVersions.
+type Planner func(ctx context.Context, run *Run) (*Plan, error)
 
 // Report is how a run ended.
 type Report struct {
@@ -20,6 +21,14 @@ type Report struct {
 	Elapsed time.Duration
 	// Abandoned lists earlier runs found dead, and marked so, at the start.
 	Abandoned []int64
+	// Published says the run's warehouse publish committed: analysts see
+	// its data. A run that did not publish changed nothing they see.
+	Published bool
+	// Propagating says the run had BigQuery to update, and Propagated
+	// that every entity reached it.
+	Propagating, Propagated bool
+	// Notes are findings that did not stop the run.
+	Notes []string
 }
 
 // HeartbeatInterval is how often a running run shows it is alive and looks
@@ -29,13 +38,20 @@ const HeartbeatInterval = 2 * time.Second
 // ErrDeadline is the cause of a run cancelled by its deadline.
 var ErrDeadline = errors.New("run deadline exceeded")
 
-// Do takes the run lock, records run, plans it, executes it under
-// deadline and records how it ended. Once recorded, the run always reaches a
-// final status in the ledger: succeeded, failed, refused, or aborted (ctx
-// cancelled by a signal, or `nightshift abort`). If another run holds the
-// lock, Do returns a *LockedError and records nothing.
+// Do takes the run lock, records run, plans it and carries out the plan
+// under deadline: stage every entity, publish them all at once, then
+// propagate to BigQuery. Once recorded, the run always reaches a final
+// status in the ledger — succeeded, failed, refused, or aborted (ctx
+// cancelled by a signal, or `nightshift abort`) — and exactly one terminal
+// notification goes out. If another run holds the lock, the refused run is
+// recorded and notified, and Do returns a *LockedError.
 func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan Planner) (Report, error) {
 	lock, err := r.Ledger.TryLock(ctx)
+	var locked *LockedError
+	if errors.As(err, &locked) {
+		r.refuse(ctx, run, err)
+		return Report{Run: *run, Status: StatusRefused, Err: err}, err
+	}
 	if err != nil {
 		return Report{}, err
 	}
@@ -45,10 +61,7 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 	if err != nil {
 		return Report{}, err
 	}
-	for _, id := range abandoned {
-		r.Log.Warn("an earlier run died without finishing; marked abandoned", "run", id)
-		r.notifyAbandoned(ctx, id)
-	}
+	r.NotifyAbandoned(ctx, abandoned)
 	if err := r.Ledger.Start(ctx, run); err != nil {
 		return Report{}, err
 	}
@@ -68,15 +81,20 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 		if status == StatusAborted {
 			err = errors.Join(context.Cause(abortCtx), err)
 		}
+		if status == StatusAborted && abortCtx.Err() == nil {
+			// Cancelled by the deadline, not by an operator: a failure.
+			status = StatusFailed
+			err = errors.Join(context.Cause(runCtx), err)
+		}
 		rep.Status, rep.Err, rep.Elapsed = status, err, time.Since(start)
 		rep.Run = *run
-		lerr := r.Ledger.Finish(ctx, run.ID, status, err, rep.Results)
+		lerr := r.Ledger.Finish(ctx, run.ID, status, err, rep)
 		if r.Observer != nil {
 			r.Observer.RunFinished(rep)
 		}
 		// Exactly one terminal notification, whatever happened, after the
 		// ledger says how the run ended.
-		r.notify(ctx, notification(run, rep))
+		r.notifyOnce(ctx, run.ID, notification(run, rep))
 		if lerr != nil {
 			return rep, errors.Join(err, lerr)
 		}
@@ -86,41 +104,103 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 	// failure is the status of a run stopped before its tasks ran.
 	failure := func(err error) Status {
 		switch {
-		case abortCtx.Err() != nil:
+		case runCtx.Err() != nil:
 			return StatusAborted
 		case IsRefused(err):
 			return StatusRefused
 		}
 		return StatusFailed
 	}
-	tasks, cleanup, err := plan(runCtx, run)
+	p, err := plan(runCtx, run)
 	if err != nil {
 		return finish(failure(err), err)
 	}
-	defer cleanup()
-	if len(run.SourceVersions) > 0 {
+	if p.Close != nil {
+		defer p.Close()
+	}
+	rep.Notes = p.Notes
+	if len(p.SourceVersions) > 0 {
+		run.SourceVersions = p.SourceVersions
 		if err := r.Ledger.SetSourceVersions(runCtx, run.ID, run.SourceVersions); err != nil {
 			return finish(failure(err), err)
 		}
 	}
-	rep.Results = r.Execute(runCtx, run, tasks)
-	status, err := RunStatus(rep.Results)
-	if status == StatusAborted && abortCtx.Err() == nil {
-		// Cancelled by the deadline, not by an operator: a failure.
-		status = StatusFailed
-		err = errors.Join(context.Cause(runCtx), err)
-	}
+	status, err := r.carryOut(runCtx, run, p, &rep)
 	return finish(status, err)
 }
 
-// notifyAbandoned sends the terminal notification a dead run never sent.
-func (r *Runner) notifyAbandoned(ctx context.Context, id int64) {
-	run, err := r.Ledger.Get(ctx, id)
-	if err != nil {
-		r.Log.Error("could not read an abandoned run to report it", "run", id, "err", err)
-		return
+// carryOut runs the plan's three phases, each only if the one before it
+// succeeded, and throws the staging away unless the run published.
+func (r *Runner) carryOut(ctx context.Context, run *Run, p *Plan, rep *Report) (Status, error) {
+	rep.Results = r.Execute(ctx, run, p.Stage)
+	status, err := RunStatus(rep.Results)
+	if status == StatusSucceeded && p.Publish != nil {
+		if _, _, perr := r.runStep(ctx, run, RunEntity, p.Publish); perr != nil {
+			status, err = StatusFailed, perr
+			if ctx.Err() != nil {
+				status = StatusAborted
+			}
+		} else {
+			rep.Published = true
+		}
 	}
-	r.notify(ctx, notification(&run.Run, Report{Run: run.Run, Status: StatusAbandoned, Err: errors.New(run.Error), Elapsed: run.FinishedAt.Sub(run.StartedAt)}))
+	if !rep.Published && p.Discard != nil {
+		p.Discard(context.WithoutCancel(ctx))
+	}
+	if len(p.Propagate) == 0 || status != StatusSucceeded {
+		return status, err
+	}
+	rep.Propagating = true
+	results := r.Execute(ctx, run, p.Propagate)
+	rep.Results = mergeResults(rep.Results, results)
+	if status, err = RunStatus(results); status == StatusSucceeded {
+		rep.Propagated = true
+	}
+	return status, err
+}
+
+// mergeResults adds the results of a later phase to each entity's.
+func mergeResults(into, more []EntityResult) []EntityResult {
+	for _, m := range more {
+		i := slices.IndexFunc(into, func(e EntityResult) bool { return e.Entity == m.Entity })
+		if i < 0 {
+			into = append(into, m)
+			continue
+		}
+		e := &into[i]
+		e.Steps += m.Steps
+		e.Attempts += m.Attempts
+		e.Duration += m.Duration
+		e.Rows = max(e.Rows, m.Rows)
+		if m.Status != StatusSucceeded {
+			e.Status, e.FailedStep, e.Err = m.Status, m.FailedStep, m.Err
+		}
+	}
+	return into
+}
+
+// refuse records and notifies a run that the lock turned away: someone
+// asked for it, so someone must hear that it did not happen.
+func (r *Runner) refuse(ctx context.Context, run *Run, cause error) {
+	if err := r.Ledger.Refused(ctx, run, cause); err != nil {
+		r.Log.Error("could not record the refused run", "err", err)
+	}
+	r.notifyOnce(ctx, run.ID, notification(run, Report{Run: *run, Status: StatusRefused, Err: cause}))
+}
+
+// NotifyAbandoned sends the terminal notification each dead run never
+// sent, unless another process already claimed it.
+func (r *Runner) NotifyAbandoned(ctx context.Context, ids []int64) {
+	for _, id := range ids {
+		r.Log.Warn("an earlier run died without finishing; marked abandoned", "run", id)
+		rec, err := r.Ledger.Get(ctx, id)
+		if err != nil {
+			r.Log.Error("could not read an abandoned run to report it", "run", id, "err", err)
+			continue
+		}
+		rep := Report{Run: rec.Run, Status: StatusAbandoned, Err: errors.New(rec.Error), Elapsed: rec.FinishedAt.Sub(rec.StartedAt), Published: rec.Published}
+		r.notifyOnce(ctx, id, notification(&rec.Run, rep))
+	}
 }
 
 // heartbeat refreshes the run's heartbeat until stopped, and aborts the run

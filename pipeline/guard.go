@@ -6,18 +6,27 @@ import (
 	"strings"
 )
 
+// IsProduction is the one answer to "is this production?": every spelling
+// an operator might use counts, so that no command treats `prod` more
+// lightly than `production`.
+func IsProduction(env string) bool {
+	switch strings.ToLower(strings.TrimSpace(env)) {
+	case "production", "prod", "live", "prd":
+		return true
+	}
+	return false
+}
+
 // Guard keeps people from doing in production what they meant for
 // staging (seed 004: a full sync started on production by mistake). Every
-// manual operation must say why; destructive ones in production must also
-// name the environment they are meant for.
+// manual operation in production must say why; destructive ones there must
+// also name the environment they are meant for.
 type Guard struct {
 	Env string
 }
 
 // Production reports whether the environment is production.
-func (g Guard) Production() bool {
-	return strings.EqualFold(g.Env, "production") || strings.EqualFold(g.Env, "prod")
-}
+func (g Guard) Production() bool { return IsProduction(g.Env) }
 
 // ErrReasonRequired is a manual operation without --reason.
 var ErrReasonRequired = errors.New("--reason is required: say why, it is recorded in the ledger and the notification")
@@ -43,4 +52,18 @@ func (g Guard) Check(operation, reason, confirm string, destructive bool) error 
 		return &ConfirmationError{Operation: operation, Env: g.Env}
 	}
 	return nil
+}
+
+// Admit applies the guard to a run that a person asked for: in production
+// every manual run needs a reason and a destructive one the confirmation;
+// elsewhere only backfills and restores need a reason. Scheduled runs are
+// not asked.
+func (g Guard) Admit(trigger Trigger, spec Spec, reason, confirm string) error {
+	if trigger == TriggerSchedule {
+		return nil
+	}
+	if !g.Production() && !spec.Destructive() {
+		return nil
+	}
+	return g.Check(spec.Operation(), reason, confirm, spec.Destructive())
 }

@@ -27,15 +27,64 @@ const finalWriteTimeout = 30 * time.Second
 // Start records a new running run and sets its ID and StartedAt.
 func (l *Ledger) Start(ctx context.Context, run *Run) error {
 	err := l.pool.QueryRow(ctx, `
-		INSERT INTO nightshift.runs (env, trigger, mode, entities, reason, started_by, source_versions, pid)
-		VALUES ($1, $2, $3, $4, nullif($5, ''), $6, coalesce($7, '{}'::jsonb), $8)
+		INSERT INTO nightshift.runs (env, trigger, mode, entities, reason, started_by, source_versions, pid, spec, retry_of)
+		VALUES ($1, $2, $3, $4, nullif($5, ''), $6, coalesce($7, '{}'::jsonb), $8, $9, nullif($10, 0))
 		RETURNING id, started_at`,
-		run.Env, string(run.Trigger), run.Mode, run.Entities, run.Reason, run.StartedBy, run.SourceVersions, os.Getpid(),
+		run.Env, string(run.Trigger), run.Spec.Mode(), run.Entities, run.Reason, run.StartedBy, run.SourceVersions, os.Getpid(), run.Spec, run.RetryOf,
 	).Scan(&run.ID, &run.StartedAt)
 	if err != nil {
 		return fmt.Errorf("ledger: start run: %w", err)
 	}
+	run.Mode = run.Spec.Mode()
 	return nil
+}
+
+// Refused records a run that was turned away before it started (another
+// run held the lock), already finished, and sets its ID and StartedAt.
+func (l *Ledger) Refused(ctx context.Context, run *Run, cause error) error {
+	err := l.pool.QueryRow(ctx, `
+		INSERT INTO nightshift.runs (env, trigger, mode, entities, reason, started_by, pid, spec, retry_of, status, error, finished_at)
+		VALUES ($1, $2, $3, $4, nullif($5, ''), $6, $7, $8, nullif($9, 0), 'refused', $10, now())
+		RETURNING id, started_at`,
+		run.Env, string(run.Trigger), run.Spec.Mode(), run.Entities, run.Reason, run.StartedBy, os.Getpid(), run.Spec, run.RetryOf, cause.Error(),
+	).Scan(&run.ID, &run.StartedAt)
+	if err != nil {
+		return fmt.Errorf("ledger: record refused run: %w", err)
+	}
+	return nil
+}
+
+// MarkPublished records, in the publish transaction itself, that the run
+// published: the ledger and the warehouse cannot disagree about it.
+func MarkPublished(ctx context.Context, tx pgx.Tx, runID int64) error {
+	if _, err := tx.Exec(ctx, `UPDATE nightshift.runs SET published_at = now() WHERE id = $1`, runID); err != nil {
+		return fmt.Errorf("ledger: run %d: mark published: %w", runID, err)
+	}
+	return nil
+}
+
+// Published reports whether the run's publish committed: a publish whose
+// COMMIT was sent but not acknowledged (a dropped connection) must not be
+// attempted again.
+func (l *Ledger) Published(ctx context.Context, runID int64) (bool, error) {
+	var at *time.Time
+	if err := l.pool.QueryRow(ctx, `SELECT published_at FROM nightshift.runs WHERE id = $1`, runID).Scan(&at); err != nil {
+		return false, fmt.Errorf("ledger: run %d: %w", runID, err)
+	}
+	return at != nil, nil
+}
+
+// claimNotification marks the run as notified and reports whether this
+// caller won the claim: of all the processes that may find a run ended or
+// dead, exactly one sends its notification.
+func (l *Ledger) claimNotification(ctx context.Context, runID int64) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer cancel()
+	tag, err := l.pool.Exec(ctx, `UPDATE nightshift.runs SET notified_at = now() WHERE id = $1 AND notified_at IS NULL`, runID)
+	if err != nil {
+		return false, fmt.Errorf("ledger: run %d: claim notification: %w", runID, err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // SetSourceVersions records the schema version of each source.
@@ -109,8 +158,9 @@ func (l *Ledger) RequestAbort(ctx context.Context, runID int64, by, reason strin
 	return id, nil
 }
 
-// Finish records how a run ended, and how each of its entities did.
-func (l *Ledger) Finish(ctx context.Context, runID int64, status Status, runErr error, results []EntityResult) error {
+// Finish records how a run ended, how each of its entities did, and
+// whether it reached BigQuery.
+func (l *Ledger) Finish(ctx context.Context, runID int64, status Status, runErr error, rep Report) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
 	defer cancel()
 	var msg *string
@@ -119,12 +169,13 @@ func (l *Ledger) Finish(ctx context.Context, runID int64, status Status, runErr 
 		msg = &s
 	}
 	byEntity := map[string]Status{}
-	for _, r := range results {
+	for _, r := range rep.Results {
 		byEntity[r.Entity] = r.Status
 	}
 	_, err := l.pool.Exec(ctx, `
-		UPDATE nightshift.runs SET status = $2, error = $3, finished_at = now(), heartbeat_at = now(), results = $4
-		WHERE id = $1`, runID, string(status), msg, byEntity)
+		UPDATE nightshift.runs SET status = $2, error = $3, finished_at = now(), heartbeat_at = now(), results = $4,
+		       bigquery_published_at = CASE WHEN $5 THEN now() END
+		WHERE id = $1`, runID, string(status), msg, byEntity, rep.Propagated)
 	if err != nil {
 		return fmt.Errorf("ledger: finish run %d: %w", runID, err)
 	}
@@ -154,7 +205,7 @@ func (l *Ledger) FinishStep(ctx context.Context, id int64, status Status, out Ou
 	}
 	detail := out.Detail
 	if detail == nil {
-		detail = map[string]any{}
+		detail = struct{}{}
 	}
 	_, err := l.pool.Exec(ctx, `
 		UPDATE nightshift.step_runs
@@ -202,7 +253,7 @@ func (l *Ledger) Recent(ctx context.Context, limit int) ([]RunSummary, error) {
 		       coalesce(r.error, ''),
 		       coalesce((SELECT sum(m.rows) FROM (
 		                   SELECT max(s.rows) AS rows FROM nightshift.step_runs s
-		                   WHERE s.run_id = r.id AND s.status = 'succeeded' GROUP BY s.entity) m), 0)::int8
+		                   WHERE s.run_id = r.id AND s.status = 'succeeded' AND s.entity <> '*' GROUP BY s.entity) m), 0)::int8
 		FROM nightshift.runs r
 		ORDER BY r.id DESC
 		LIMIT $1`, limit)
@@ -262,14 +313,16 @@ func (l *Ledger) LastScheduledSuccess(ctx context.Context, schedule string) (tim
 // ScheduleReason is the reason recorded for a run a schedule started.
 func ScheduleReason(schedule string) string { return "schedule " + schedule }
 
-// Checkpoints finds the latest unfinished run of mode (a backfill that
-// failed or was aborted) and returns the steps it completed, so that the
-// same backfill resumes where it stopped. It returns run 0 when there is
-// none, or when the latest run of that mode succeeded.
-func (l *Ledger) Checkpoints(ctx context.Context, mode string) (int64, map[string]bool, error) {
+// Checkpoints finds the latest unfinished run of mode before run before (0:
+// any; a backfill that failed or was aborted) and returns the steps it
+// completed, so that the same backfill resumes where it stopped. It
+// returns run 0 when there is none, or when the latest run of that mode
+// succeeded.
+func (l *Ledger) Checkpoints(ctx context.Context, mode string, before int64) (int64, map[string]bool, error) {
 	var runID int64
 	var status string
-	err := l.pool.QueryRow(ctx, `SELECT id, status FROM nightshift.runs WHERE mode = $1 ORDER BY id DESC LIMIT 1`, mode).Scan(&runID, &status)
+	err := l.pool.QueryRow(ctx, `SELECT id, status FROM nightshift.runs WHERE mode = $1 AND ($2 = 0 OR id < $2) AND status <> 'refused'
+		ORDER BY id DESC LIMIT 1`, mode, before).Scan(&runID, &status)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && status == string(StatusSucceeded)) {
 		return 0, nil, nil
 	}
@@ -279,8 +332,8 @@ func (l *Ledger) Checkpoints(ctx context.Context, mode string) (int64, map[strin
 	// Steps completed by that run, and by the runs it resumed in turn.
 	rows, err := l.pool.Query(ctx, `
 		SELECT DISTINCT s.step FROM nightshift.step_runs s JOIN nightshift.runs r ON r.id = s.run_id
-		WHERE r.mode = $1 AND s.status = 'succeeded'
-		  AND r.id > coalesce((SELECT max(id) FROM nightshift.runs WHERE mode = $1 AND status = 'succeeded'), 0)`, mode)
+		WHERE r.mode = $1 AND s.status = 'succeeded' AND ($2 = 0 OR r.id < $2)
+		  AND r.id > coalesce((SELECT max(id) FROM nightshift.runs WHERE mode = $1 AND status = 'succeeded'), 0)`, mode, before)
 	if err != nil {
 		return 0, nil, fmt.Errorf("ledger: checkpoints of %s: %w", mode, err)
 	}
@@ -301,22 +354,49 @@ type RunRecord struct {
 	Status     Status
 	Error      string
 	FinishedAt time.Time
+	// Published says its warehouse publish committed; Propagated that it
+	// reached BigQuery in full.
+	Published, Propagated bool
 }
+
+// ErrNoSuchRun is a run id the ledger does not have.
+var ErrNoSuchRun = errors.New("no such run")
 
 // Get reads one run.
 func (l *Ledger) Get(ctx context.Context, id int64) (RunRecord, error) {
 	var r RunRecord
 	var finished *time.Time
+	var retryOf *int64
 	err := l.pool.QueryRow(ctx, `
 		SELECT id, env, trigger, mode, entities, coalesce(reason, ''), started_by, started_at, source_versions,
-		       status, coalesce(error, ''), finished_at
+		       status, coalesce(error, ''), finished_at, spec, retry_of, published_at IS NOT NULL, bigquery_published_at IS NOT NULL
 		FROM nightshift.runs WHERE id = $1`, id).Scan(&r.ID, &r.Env, &r.Trigger, &r.Mode, &r.Entities, &r.Reason, &r.StartedBy,
-		&r.StartedAt, &r.SourceVersions, &r.Status, &r.Error, &finished)
+		&r.StartedAt, &r.SourceVersions, &r.Status, &r.Error, &finished, &r.Spec, &retryOf, &r.Published, &r.Propagated)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fmt.Errorf("%w: run %d", ErrNoSuchRun, id)
+	}
 	if err != nil {
 		return r, fmt.Errorf("ledger: run %d: %w", id, err)
+	}
+	if retryOf != nil {
+		r.RetryOf = *retryOf
 	}
 	if finished != nil {
 		r.FinishedAt = *finished
 	}
 	return r, nil
+}
+
+// Output reads into v the output (step_runs.detail) of the entity's step
+// that succeeded in the run: what a retry in another process needs of it.
+func (l *Ledger) Output(ctx context.Context, runID int64, entity, step string, v any) error {
+	err := l.pool.QueryRow(ctx, `SELECT detail FROM nightshift.step_runs
+		WHERE run_id = $1 AND entity = $2 AND step = $3 AND status = 'succeeded' ORDER BY attempt DESC LIMIT 1`, runID, entity, step).Scan(v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("ledger: run %d has no successful %s of %s", runID, step, entity)
+	}
+	if err != nil {
+		return fmt.Errorf("ledger: run %d: output of %s %s: %w", runID, entity, step, err)
+	}
+	return nil
 }

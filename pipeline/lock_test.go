@@ -32,16 +32,20 @@ func TestSecondRunIsRefusedNamingTheHolder(t *testing.T) {
 	<-started
 
 	second := &pipeline.Run{Env: "test", Trigger: pipeline.TriggerManual, Mode: "full", Entities: []string{"a"}, StartedBy: "someone@else"}
-	_, err := b.runner.Do(context.Background(), second, time.Minute, func(context.Context, *pipeline.Run) ([]pipeline.Task, func(), error) {
+	_, err := b.runner.Do(context.Background(), second, time.Minute, func(context.Context, *pipeline.Run) (*pipeline.Plan, error) {
 		t.Fatal("a refused run must not be planned")
-		return nil, nil, nil
+		return nil, nil
 	})
 	var locked *pipeline.LockedError
 	require.ErrorAs(t, err, &locked)
 	require.True(t, errors.Is(err, pipeline.ErrLocked))
 	require.Contains(t, err.Error(), "run 1 holds the warehouse's run lock since")
 	require.Contains(t, err.Error(), "manual run started by test")
-	require.Zero(t, second.ID, "the refused run is not recorded")
+	// The refused run is recorded, finished, so that someone hears of it.
+	require.NotZero(t, second.ID)
+	var status string
+	require.NoError(t, b.wh.QueryRow(context.Background(), "SELECT status FROM nightshift.runs WHERE id = $1", second.ID).Scan(&status))
+	require.Equal(t, "refused", status)
 
 	cancel()
 	require.Equal(t, pipeline.StatusAborted, (<-done).Status)

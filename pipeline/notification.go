@@ -2,8 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -26,6 +29,11 @@ type Notification struct {
 	SourceVersions map[string]string `json:"source_versions,omitempty"`
 	Entities       []EntityNotice    `json:"entities"`
 	Error          string            `json:"error,omitempty"`
+	// Published says the run's warehouse publish committed. Changed says,
+	// in one sentence, what the run changed in the targets — "nothing" for
+	// a run that did not publish.
+	Published bool   `json:"published"`
+	Changed   string `json:"changed"`
 	// NextAction tells the reader what to do now, in one sentence.
 	NextAction string `json:"next_action"`
 }
@@ -67,7 +75,7 @@ func notification(run *Run, rep Report) Notification {
 	n := Notification{
 		Version: NotificationVersion, Env: run.Env, RunID: run.ID, Trigger: run.Trigger, Reason: run.Reason,
 		StartedBy: run.StartedBy, Status: rep.Status, StartedAt: run.StartedAt, Seconds: rep.Elapsed.Seconds(),
-		SourceVersions: run.SourceVersions, Entities: []EntityNotice{},
+		SourceVersions: run.SourceVersions, Entities: []EntityNotice{}, Published: rep.Published,
 	}
 	if rep.Err != nil {
 		n.Error = rep.Err.Error()
@@ -79,25 +87,67 @@ func notification(run *Run, rep Report) Notification {
 		}
 		n.Entities = append(n.Entities, e)
 	}
+	n.Changed = changed(run, rep)
 	n.NextAction = nextAction(run, rep)
 	return n
 }
 
-func nextAction(run *Run, rep Report) string {
-	switch rep.Status {
-	case StatusSucceeded:
-		return "Nothing to do."
-	case StatusRefused:
-		return "A source no longer matches the contracts: deploy the source's migrations or update the contracts, check with `nightshift check`, then run again."
-	case StatusAborted:
-		return fmt.Sprintf("The targets are as they were before the run. Run again, or `nightshift retry %d`, when ready.", run.ID)
-	case StatusAbandoned:
-		return fmt.Sprintf("Its process died; the targets are intact. `nightshift retry %d` reloads its entities.", run.ID)
+// changed says what the run changed in the targets, and nothing more: the
+// reader of a failure must know whether analysts see anything new.
+func changed(run *Run, rep Report) string {
+	var reached, missed []string
+	for _, r := range rep.Results {
+		if r.Status == StatusSucceeded {
+			reached = append(reached, r.Entity)
+		} else {
+			missed = append(missed, r.Entity)
+		}
 	}
-	if errors.Is(rep.Err, ErrDeadline) {
+	bigquery := ""
+	if rep.Propagating {
+		switch {
+		case rep.Propagated:
+			bigquery = " BigQuery holds it too."
+		case len(reached) == 0:
+			bigquery = " BigQuery was not changed."
+		default:
+			bigquery = fmt.Sprintf(" BigQuery was updated for %s but still holds the previous data for %s.", strings.Join(reached, ", "), strings.Join(missed, ", "))
+		}
+	}
+	switch {
+	case run.Spec.Kind == KindPropagate:
+		if bigquery == "" {
+			return "Nothing was changed."
+		}
+		return fmt.Sprintf("The warehouse was not touched (it already holds run %d's data).%s", run.Spec.DataRun, bigquery)
+	case !rep.Published:
+		return "Nothing was changed: the warehouse and BigQuery are as they were before the run."
+	case run.Spec.Kind == KindRestore:
+		return fmt.Sprintf("The warehouse's tables of %s were restored to an earlier version in one transaction.%s", strings.Join(run.Entities, ", "), bigquery)
+	}
+	return fmt.Sprintf("The warehouse holds this run's data for %s, published in one transaction (the versions it replaced are kept as __previous).%s",
+		strings.Join(run.Entities, ", "), bigquery)
+}
+
+func nextAction(run *Run, rep Report) string {
+	unfinished := rep.Published || (run.Spec.Kind == KindPropagate && rep.Propagating)
+	switch {
+	case rep.Status == StatusSucceeded:
+		return "Nothing to do."
+	case rep.Status == StatusRefused && errors.Is(rep.Err, ErrLocked):
+		return "Another run holds the warehouse: wait for it, or stop it with `nightshift abort`, then run again."
+	case rep.Status == StatusRefused:
+		return "A source no longer matches the contracts: deploy the source's migrations or update the contracts, check with `nightshift check`, then run again."
+	case unfinished:
+		return fmt.Sprintf("BigQuery is behind the warehouse: `nightshift retry %d` finishes BigQuery with this run's data.", run.ID)
+	case rep.Status == StatusAborted:
+		return fmt.Sprintf("Run again, or `nightshift retry %d`, when ready.", run.ID)
+	case rep.Status == StatusAbandoned:
+		return fmt.Sprintf("Its process died. `nightshift retry %d` runs it again.", run.ID)
+	case errors.Is(rep.Err, ErrDeadline):
 		return fmt.Sprintf("The run hit its deadline: look for a slow source or lock in the logs, then `nightshift retry %d`.", run.ID)
 	}
-	return fmt.Sprintf("Read the error above; fix its cause, then `nightshift retry %d` re-runs only the failed entities.", run.ID)
+	return fmt.Sprintf("Read the error above; fix its cause, then `nightshift retry %d` runs it again.", run.ID)
 }
 
 // StatusOverdue is the status of an overdue alert: a schedule whose firing
@@ -117,6 +167,22 @@ func (r *Runner) NotifyOverdue(ctx context.Context, env string, a OverdueAlert) 
 			a.Schedule, a.FiredAt.UTC().Format(time.RFC3339), a.Deadline.UTC().Format(time.RFC3339), last),
 		NextAction: "Look at `nightshift runs` for the night's run: still running, failed, or never started (is the scheduler up?).",
 	})
+}
+
+// notifyOnce sends a run's terminal notification if no other process has
+// claimed it. A run the ledger never recorded (id 0) is sent as is. If the
+// claim cannot be made (the warehouse is down), the notification is sent
+// anyway: a duplicate is better than silence.
+func (r *Runner) notifyOnce(ctx context.Context, runID int64, n Notification) {
+	if runID != 0 && r.Ledger != nil {
+		won, err := r.Ledger.claimNotification(ctx, runID)
+		if err != nil {
+			r.Log.Warn("could not claim the run's notification; sending it anyway", "run", runID, "err", err)
+		} else if !won {
+			return
+		}
+	}
+	r.notify(ctx, n)
 }
 
 // notifyAttempts caps the delivery attempts of one notifier.
@@ -147,4 +213,36 @@ func (r *Runner) notify(ctx context.Context, n Notification) {
 			r.Log.Error("could not notify", "notifier", nt.Name(), "run", n.RunID, "attempts", notifyAttempts, "err", err)
 		}
 	}
+}
+
+// NotificationOf is the terminal notification of a finished run, as the
+// notifiers received it: the CLI prints its Changed and NextAction lines.
+func NotificationOf(run *Run, rep Report) Notification { return notification(run, rep) }
+
+// UnrecordedFile is where runs that could not reach the ledger are kept,
+// one JSON notification per line, in the spool directory.
+const UnrecordedFile = "unrecorded-runs.jsonl"
+
+// NotifyUnrecorded reports a run that could not start because the
+// warehouse, which holds the ledger, did not answer: the notifiers hear of
+// it all the same (run id 0), and it is appended to dir/UnrecordedFile, so
+// the outage leaves a record on the machine that met it.
+func (r *Runner) NotifyUnrecorded(ctx context.Context, run *Run, cause error, dir string) error {
+	n := notification(run, Report{Run: *run, Status: StatusFailed, Err: cause})
+	n.Changed = "Nothing was changed: the run could not start."
+	n.NextAction = "The warehouse could not be reached, so this run is not in the ledger: restore the connection, then run again."
+	r.notify(ctx, n)
+	line, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, UnrecordedFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(line, '\n'))
+	return errors.Join(err, f.Close())
 }

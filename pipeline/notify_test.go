@@ -98,7 +98,9 @@ func TestEveryOutcomeSendsExactlyOneNotification(t *testing.T) {
 			return []pipeline.Task{{Entity: "trainees", Steps: []pipeline.Step{blockingStep(started)}}}, nil
 		}, true, func(t *testing.T, n pipeline.Notification) {
 			t.Helper()
-			require.Contains(t, n.NextAction, "as they were before the run")
+			require.Contains(t, n.Changed, "as they were before the run")
+			require.False(t, n.Published)
+			require.Contains(t, n.NextAction, "nightshift retry 1")
 		}},
 		{"refusal", pipeline.StatusRefused, func(chan<- struct{}) ([]pipeline.Task, error) {
 			return nil, pipeline.Refuse(errors.New("source register: table trainees has no column trn"))
@@ -125,9 +127,9 @@ func TestEveryOutcomeSendsExactlyOneNotification(t *testing.T) {
 			}
 			run := &pipeline.Run{Env: "production", Trigger: pipeline.TriggerManual, Mode: "full", Entities: []string{"trainees"},
 				Reason: "test " + tc.name, StartedBy: "ops@desk"}
-			rep, err := b.runner.Do(ctx, run, time.Minute, func(context.Context, *pipeline.Run) ([]pipeline.Task, func(), error) {
+			rep, err := b.runner.Do(ctx, run, time.Minute, func(context.Context, *pipeline.Run) (*pipeline.Plan, error) {
 				tasks, err := tc.plan(started)
-				return tasks, func() {}, err
+				return &pipeline.Plan{Stage: tasks}, err
 			})
 			require.NoError(t, err)
 			require.Equal(t, tc.status, rep.Status)

@@ -41,6 +41,9 @@ type Run struct {
 	Reason    string
 	StartedBy string
 	StartedAt time.Time
+	// Spec is what the run was asked to do; RetryOf the run it retries.
+	Spec    Spec
+	RetryOf int64
 	// SourceVersions is the schema_migrations version of each source.
 	SourceVersions map[string]string
 }

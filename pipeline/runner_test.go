@@ -53,9 +53,7 @@ func (b *bundle) do(t *testing.T, ctx context.Context, tasks ...pipeline.Task) p
 		entities = append(entities, task.Entity)
 	}
 	run := &pipeline.Run{Env: "test", Trigger: pipeline.TriggerManual, Mode: "full", Entities: entities, StartedBy: "test"}
-	rep, err := b.runner.Do(ctx, run, time.Minute, func(context.Context, *pipeline.Run) ([]pipeline.Task, func(), error) {
-		return tasks, func() {}, nil
-	})
+	rep, err := b.runner.Do(ctx, run, time.Minute, pipeline.StageOnly(tasks...))
 	require.NoError(t, err)
 	return rep
 }
@@ -171,9 +169,7 @@ func TestDeadlineFailsTheRun(t *testing.T) {
 		return pipeline.Outcome{}, ctx.Err()
 	}}
 	run := &pipeline.Run{Env: "test", Trigger: pipeline.TriggerSchedule, Mode: "full", Entities: []string{"a"}, StartedBy: "test"}
-	rep, err := b.runner.Do(context.Background(), run, 200*time.Millisecond, func(context.Context, *pipeline.Run) ([]pipeline.Task, func(), error) {
-		return []pipeline.Task{{Entity: "a", Steps: []pipeline.Step{s}}}, func() {}, nil
-	})
+	rep, err := b.runner.Do(context.Background(), run, 200*time.Millisecond, pipeline.StageOnly(pipeline.Task{Entity: "a", Steps: []pipeline.Step{s}}))
 	require.NoError(t, err)
 	require.Equal(t, pipeline.StatusFailed, rep.Status)
 	require.True(t, errors.Is(rep.Err, pipeline.ErrDeadline), "%v", rep.Err)

@@ -20,8 +20,9 @@ type Outcome struct {
 	Rows     int64
 	Bytes    int64
 	Checksum string
-	// Detail holds what a later step or a retry needs, stored as JSON.
-	Detail map[string]any
+	// Detail is the step's typed output: what a later step, or a retry in
+	// another process, needs; stored as JSON in step_runs.detail.
+	Detail any
 }
 
 // Task is the ordered steps of one entity. A step runs only after the one
@@ -32,6 +33,34 @@ type Task struct {
 	// SumRows says the steps move disjoint rows (a backfill's chunks), so
 	// the entity's rows are their sum, not the most any step moved.
 	SumRows bool
+}
+
+// RunEntity is the entity name under which the ledger records the steps
+// that act on the whole run at once: the publish.
+const RunEntity = "*"
+
+// Plan is what a run will do, in three phases. Stage prepares every entity
+// out of analysts' sight (tasks in parallel). Only when every stage task
+// succeeded does Publish make them visible in the warehouse, all at once,
+// in one transaction that also records the publication in the ledger. Only
+// after that commit does Propagate copy the run to the secondary targets
+// (BigQuery), per entity, idempotently per run. A run stopped before
+// Publish committed has changed nothing analysts see.
+type Plan struct {
+	Stage     []Task
+	Publish   Step
+	Propagate []Task
+	// Discard throws away the staging of a run that will not publish,
+	// keeping only what a resume needs. It runs on a context that survives
+	// the run's cancellation.
+	Discard func(ctx context.Context)
+	// Close releases what the plan holds (source snapshots).
+	Close func()
+	// SourceVersions is the schema_migrations version of each source read.
+	SourceVersions map[string]string
+	// Notes are findings worth reporting that did not stop the run (a
+	// source column added, a chunk already done).
+	Notes []string
 }
 
 // EntityResult is how one entity fared in a run.
@@ -47,4 +76,10 @@ type EntityResult struct {
 	// FailedStep and Err are set when Status is failed or aborted.
 	FailedStep string
 	Err        error
+}
+
+// StageOnly plans a run of tasks that need no publish: each task's steps
+// are the whole of the run (tests, and tools that run steps directly).
+func StageOnly(tasks ...Task) Planner {
+	return func(context.Context, *Run) (*Plan, error) { return &Plan{Stage: tasks}, nil }
 }

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -115,10 +116,15 @@ func PlanBackfill(ctx context.Context, pool *pgxpool.Pool, c *schemas.Contract, 
 	return chunks, nil
 }
 
-// BackfillTask is the chunks of a backfill as steps, in order, leaving out
-// those done (checkpoints of an earlier attempt at the same backfill).
-// progress is told the rows of each chunk as it completes.
-func BackfillTask(runID int64, d Deps, c *schemas.Contract, b Backfill, chunks []Chunk, done map[string]bool, progress func(rows int64)) pipeline.Task {
+// BackfillPlan plans a backfill: each chunk not done (done holds the
+// checkpoints of an earlier attempt at the same backfill) is read at a
+// snapshot of its own and gathered into the backfill's staging table;
+// then the entity's new table is staged — the current rows outside the
+// window and the backfill's — and published like a full load, so the
+// table it replaces is kept as __previous. progress is told the rows of
+// each chunk as it is staged.
+func BackfillPlan(runID int64, d Deps, c *schemas.Contract, b Backfill, chunks []Chunk, done map[string]bool, progress func(rows int64)) *pipeline.Plan {
+	e := &entity{runID: runID, deps: d, contract: c, pool: d.Sources[c.Source]}
 	// Chunks hold disjoint rows: the entity's rows are their sum.
 	task := pipeline.Task{Entity: c.Entity, SumRows: true}
 	for _, ch := range chunks {
@@ -127,12 +133,41 @@ func BackfillTask(runID int64, d Deps, c *schemas.Contract, b Backfill, chunks [
 		}
 		task.Steps = append(task.Steps, &chunkStep{runID: runID, d: d, c: c, backfill: b, chunk: ch, progress: progress})
 	}
-	return task
+	task.Steps = append(task.Steps, &mergeStep{e: e, window: backfillWindow(c, b, math.MinInt64, math.MaxInt64)})
+	return &pipeline.Plan{
+		Stage:   []pipeline.Task{task},
+		Publish: &publishStep{runID: runID, deps: d, entities: []*entity{e}, drop: []string{loadwarehouse.BackfillTable(c.Entity)}},
+		// The chunks gathered so far are kept, so that a retry resumes;
+		// only the merged table goes.
+		Discard: func(context.Context) { e.load().DropStaging() },
+	}
 }
 
-// chunkStep reloads one chunk: extract it at a snapshot of its own, stage
-// it, check it against the source, and replace the chunk's rows in one
-// transaction.
+// mergeStep stages the backfilled entity's new table from the current one
+// and the chunks.
+type mergeStep struct {
+	e      *entity
+	window loadwarehouse.Window
+}
+
+func (s *mergeStep) Name() string { return "merge" }
+
+func (s *mergeStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
+	m, err := s.e.load().MergeBackfill(ctx, s.window)
+	if errors.Is(err, loadwarehouse.ErrNoTable) {
+		return pipeline.Outcome{}, pipeline.MarkPermanent(err)
+	}
+	if err != nil {
+		return pipeline.Outcome{}, err
+	}
+	s.e.rows = m.Rows
+	// The merge's rows are counted by the chunks already.
+	return pipeline.Outcome{Detail: m}, nil
+}
+
+// chunkStep stages one chunk: extract it at a snapshot of its own, stage
+// it, check it against the source, and replace the chunk's rows in the
+// backfill's staging table in one transaction.
 type chunkStep struct {
 	runID    int64
 	d        Deps
@@ -197,8 +232,7 @@ func (s *chunkStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 		load.DropStaging()
 		return pipeline.Outcome{}, err
 	}
-	res, err := load.ReplaceWindow(ctx, out.staged, win)
-	if err != nil {
+	if err := load.Accumulate(ctx, out.staged, win); err != nil {
 		return pipeline.Outcome{}, err
 	}
 	rows := out.source.Rows
@@ -206,5 +240,5 @@ func (s *chunkStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 		s.progress(rows)
 	}
 	return pipeline.Outcome{Rows: rows, Bytes: out.file.Bytes, Checksum: out.source.Sum,
-		Detail: map[string]any{"lo": ch.Lo, "hi": ch.Hi, "from": s.backfill.From, "to": s.backfill.To, "replaced_rows": res.Previous, "quarantined": len(out.quarantined)}}, nil
+		Detail: map[string]any{"lo": ch.Lo, "hi": ch.Hi, "from": s.backfill.From, "to": s.backfill.To, "quarantined": len(out.quarantined)}}, nil
 }

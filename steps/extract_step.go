@@ -29,7 +29,7 @@ func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 		return pipeline.Outcome{}, fmt.Errorf("extract %s: %w", c.Entity, err)
 	}
 	defer conn.Release()
-	tx, err := e.snapshot.Begin(ctx, conn)
+	tx, snap, err := e.source.Begin(ctx, conn)
 	if err != nil {
 		return pipeline.Outcome{}, fmt.Errorf("extract %s: %w", c.Entity, err)
 	}
@@ -60,11 +60,10 @@ func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 		load.DropStaging()
 		return pipeline.Outcome{}, err
 	}
-	e.file, e.source, e.sourceSQL, e.staged = out.file, out.source, sourceSQL, &out.staged
-	return pipeline.Outcome{
-		Rows: out.source.Rows, Bytes: out.file.Bytes, Checksum: out.source.Sum,
-		Detail: map[string]any{"spool": out.file.Path, "sha256": out.file.SHA256, "snapshot": e.snapshot.ID, "quarantined": len(out.quarantined), "staged_rows": out.staged.Rows},
-	}, nil
+	e.out = Extracted{File: out.file, Source: out.source, Snapshot: snap.ID, SnapshotAt: snap.Time,
+		Quarantined: len(out.quarantined), StagedRows: out.staged.Rows}
+	e.sourceSQL, e.staged = sourceSQL, &out.staged
+	return pipeline.Outcome{Rows: out.source.Rows, Bytes: out.file.Bytes, Checksum: out.source.Sum, Detail: e.out}, nil
 }
 
 // sourceChecksumSQL checksums in SQL, at the extract's snapshot, the rows

@@ -78,11 +78,11 @@ func TestAbortDuringTheSwapLeavesTheWarehouseAsItWas(t *testing.T) {
 	_, err := b.src.Exec(ctx, "UPDATE samples SET code = 42 WHERE id = 1")
 	require.NoError(t, err)
 
-	// An analyst's long query holds the table: the swap has to wait.
+	// An analyst's long query holds the table: the publish has to wait.
 	release := pgtest.HoldLock(t, b.wh, "reporting.samples", "ACCESS SHARE")
 	defer release()
 	done := b.runAsync(t)
-	pgtest.WaitForBlocked(t, b.wh, "RENAME")
+	pgtest.WaitForBlocked(t, b.wh, "LOCK TABLE")
 	_, err = b.runner.Ledger.RequestAbort(ctx, 0, "ops", "wrong data")
 	require.NoError(t, err)
 

@@ -7,33 +7,48 @@ import (
 	"github.com/dfe-nightshift/nightshift/steps/loadbigquery"
 )
 
-// loadBigQueryStep loads the spool file into BigQuery.
-type loadBigQueryStep struct{ e *entity }
+// loadBigQueryStep loads the entity's spool file into BigQuery, after the
+// warehouse publish committed. Its jobs are the data run's (dataRun), so
+// a retried publish — in this run or a `nightshift retry` — awaits what an
+// earlier attempt started instead of loading, or keeping __previous, twice.
+type loadBigQueryStep struct {
+	e *entity
+}
 
 func (s *loadBigQueryStep) Name() string { return "load-bigquery" }
 
-func (s *loadBigQueryStep) Run(ctx context.Context, attempt int) (pipeline.Outcome, error) {
+// LoadedBigQuery is the load-bigquery step's output.
+type LoadedBigQuery struct {
+	Dataset      string `json:"dataset"`
+	Table        string `json:"table"`
+	Job          string `json:"job"`
+	KeptPrevious bool   `json:"kept_previous"`
+	DailyTable   string `json:"daily_table,omitempty"`
+	DailyRows    int64  `json:"daily_rows,omitempty"`
+}
+
+func (s *loadBigQueryStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 	e := s.e
-	if e.file.Path == "" {
+	if e.out.File.Path == "" {
 		return pipeline.Outcome{}, pipeline.MarkPermanent(errNoExtract)
 	}
 	load := loadbigquery.Load{
-		Target: *e.deps.BigQuery, Contract: e.contract, File: e.file, RunID: e.runID, Attempt: attempt,
+		Target: *e.deps.BigQuery, Contract: e.contract, File: e.out.File, RunID: e.runID,
 		BatchSize: e.deps.BatchSize, Mem: e.deps.Mem,
 	}
 	res, err := load.Run(ctx)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	detail := map[string]any{"dataset": e.deps.BigQuery.Dataset, "table": e.contract.Entity, "job": res.JobID, "kept_previous": res.KeptPrevious}
+	out := LoadedBigQuery{Dataset: e.deps.BigQuery.Dataset, Table: e.contract.Entity, Job: res.JobID, KeptPrevious: res.KeptPrevious}
 	if e.contract.History {
 		// Statuses also keep their day in <entity>_daily: BigQuery's view
 		// of the history, one partition per day, replaced on a re-run.
-		rows, err := load.LoadDaily(ctx, e.snapshot.Time)
+		rows, err := load.LoadDaily(ctx, e.out.SnapshotAt)
 		if err != nil {
 			return pipeline.Outcome{}, err
 		}
-		detail["daily_table"], detail["daily_rows"] = loadbigquery.DailyTable(e.contract.Entity), rows
+		out.DailyTable, out.DailyRows = loadbigquery.DailyTable(e.contract.Entity), rows
 	}
-	return pipeline.Outcome{Rows: res.Rows, Bytes: res.Bytes, Detail: detail}, nil
+	return pipeline.Outcome{Rows: res.Rows, Bytes: res.Bytes, Detail: out}, nil
 }

@@ -1,7 +1,8 @@
-// Package steps holds the kinds of step an entity goes through — extract
-// (into the spool), load-warehouse — and builds each entity's task from its
-// contract. The runner in package pipeline runs them without knowing what
-// they do.
+// Package steps holds the kinds of step a run is made of — extract (into
+// the spool and the warehouse staging), stage, publish, load-bigquery,
+// backfill chunks, restore — and plans each kind of run (Engine) from its
+// spec and the contracts. The runner in package pipeline runs them without
+// knowing what they do.
 package steps
 
 import (
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -47,53 +49,42 @@ type Deps struct {
 	ReconcileSQL bool
 }
 
-// Plan is the tasks of one run, with the source snapshots they read.
-type Plan struct {
-	Tasks []pipeline.Task
-	// SourceVersions is the schema_migrations version of each source read.
-	SourceVersions map[string]string
-	// Findings are the preflight's non-blocking findings: additions and
-	// compatible type changes in the sources, to be reported.
-	Findings  []preflight.Finding
-	snapshots []*extract.Snapshot
-}
-
-// Close releases the source snapshots.
-func (p *Plan) Close(ctx context.Context) {
-	for _, s := range p.snapshots {
-		s.Close(ctx)
-	}
-}
-
 // NewPlan opens one snapshot per source the contracts read from, checks
-// each source against its contracts (preflight) and builds each entity's
-// task. Every entity of a source is read at the same snapshot, so the
-// warehouse never holds a trainee whose provider is from a later moment than
-// the trainee. A source that does not match its contracts refuses the whole
+// each source against its contracts (preflight) and plans a full run:
+// every entity extracted and staged, then all published in one warehouse
+// transaction, then loaded into BigQuery. Every entity of a source is read
+// at the same snapshot, so the warehouse never holds a trainee whose
+// provider is from a later moment than the trainee (unless the snapshot is
+// lost mid-run; the ledger then records which snapshot each entity was
+// read at). A source that does not match its contracts refuses the whole
 // run: the error is a *preflight.RefusedError marked pipeline.Refuse.
-func NewPlan(ctx context.Context, runID int64, d Deps, contracts []*schemas.Contract) (*Plan, error) {
+func NewPlan(ctx context.Context, runID int64, d Deps, contracts []*schemas.Contract) (*pipeline.Plan, error) {
 	if d.Mem == nil {
 		d.Mem = memory.DefaultAllocator
 	}
-	p := &Plan{SourceVersions: map[string]string{}}
-	snaps := map[string]*extract.Snapshot{}
+	p := &pipeline.Plan{SourceVersions: map[string]string{}}
+	sources := map[string]*extract.Source{}
+	closeAll := func() {
+		for _, s := range sources {
+			s.Close(context.WithoutCancel(ctx))
+		}
+	}
 	var blocking []preflight.Finding
 	for _, source := range sourcesOf(contracts) {
 		pool, ok := d.Sources[source]
 		if !ok {
-			p.Close(ctx)
+			closeAll()
 			return nil, fmt.Errorf("source %q is not configured", source)
 		}
-		snap, err := extract.OpenSnapshot(ctx, pool)
+		src, err := extract.OpenSource(ctx, pool)
 		if err != nil {
-			p.Close(ctx)
+			closeAll()
 			return nil, fmt.Errorf("source %s: %w", source, err)
 		}
-		snaps[source] = snap
-		p.snapshots = append(p.snapshots, snap)
-		res, err := preflight.Check(ctx, snap.Tx(), source, readersOf(contracts, source))
+		sources[source] = src
+		res, err := preflight.Check(ctx, src.Current().Tx(), source, readersOf(contracts, source))
 		if err != nil {
-			p.Close(ctx)
+			closeAll()
 			return nil, err
 		}
 		p.SourceVersions[source] = res.Version
@@ -101,52 +92,71 @@ func NewPlan(ctx context.Context, runID int64, d Deps, contracts []*schemas.Cont
 			if f.Blocking() {
 				blocking = append(blocking, f)
 			} else {
-				p.Findings = append(p.Findings, f)
+				p.Notes = append(p.Notes, "preflight: "+f.String())
 			}
 		}
 	}
 	if len(blocking) > 0 {
-		p.Close(ctx)
+		closeAll()
 		return nil, pipeline.Refuse(&preflight.RefusedError{Findings: blocking})
 	}
+	var staged []*entity
 	for _, c := range contracts {
-		e := &entity{runID: runID, deps: d, contract: c, pool: d.Sources[c.Source], snapshot: snaps[c.Source]}
-		steps := []pipeline.Step{&extractStep{e}, &loadWarehouseStep{e}}
+		e := &entity{runID: runID, deps: d, contract: c, pool: d.Sources[c.Source], source: sources[c.Source]}
+		staged = append(staged, e)
+		p.Stage = append(p.Stage, pipeline.Task{Entity: c.Entity, Steps: []pipeline.Step{&extractStep{e}, &stageStep{e}}})
 		if d.BigQuery != nil {
-			steps = append(steps, &loadBigQueryStep{e})
+			p.Propagate = append(p.Propagate, pipeline.Task{Entity: c.Entity, Steps: []pipeline.Step{&loadBigQueryStep{e}}})
 		}
-		if c.History {
-			steps = append(steps, &historyStep{e})
-		}
-		p.Tasks = append(p.Tasks, pipeline.Task{Entity: c.Entity, Steps: steps})
 	}
+	p.Publish = &publishStep{runID: runID, deps: d, entities: staged}
+	p.Discard = func(ctx context.Context) {
+		for _, e := range staged {
+			e.load().DropStaging()
+		}
+	}
+	p.Close = closeAll
 	return p, nil
 }
 
-// entity is the state one entity's steps pass along within a run: the
-// spool file the extract wrote and the source checksum the load must match.
+// entity is what one entity's steps hand on to the next within a run: the
+// extract's typed output, as also recorded in the ledger.
 type entity struct {
 	runID    int64
 	deps     Deps
 	contract *schemas.Contract
 	pool     *pgxpool.Pool
-	snapshot *extract.Snapshot
+	source   *extract.Source
 
-	file spool.File
-	// source is the digest of the rows read, sourceSQL their SQL checksum
-	// when Deps.ReconcileSQL asks for one.
-	source    reconcile.Checksum
-	sourceSQL *reconcile.Checksum
+	out Extracted
 	// staged is the digest of the rows the extract copied into the staging
-	// table; nil when it did not, or the staging table was used or dropped.
+	// table; nil when it did not, or the staging table was dropped.
 	staged *reconcile.Checksum
+	// rows is what the stage step verified and the publish swaps in.
+	rows int64
+	// sourceSQL is the SQL checksum of the rows read, when
+	// Deps.ReconcileSQL asks for one.
+	sourceSQL *reconcile.Checksum
+}
+
+// Extracted is the extract step's output, recorded in the ledger
+// (step_runs.detail): what a later step, or a retry in another process,
+// reads the entity's data from.
+type Extracted struct {
+	File       spool.File         `json:"file"`
+	Source     reconcile.Checksum `json:"source"`
+	Snapshot   string             `json:"snapshot"`
+	SnapshotAt time.Time          `json:"snapshot_at"`
+	// Quarantined is how many rows were set aside.
+	Quarantined int   `json:"quarantined"`
+	StagedRows  int64 `json:"staged_rows"`
 }
 
 // load is the warehouse load of the entity's extract.
 func (e *entity) load() *loadwarehouse.Load {
 	return &loadwarehouse.Load{
 		Pool: e.deps.Warehouse, Schema: e.deps.Schema, Contract: e.contract,
-		File: e.file, Source: e.source, SourceSQL: e.sourceSQL,
+		File: e.out.File, Source: e.out.Source, SourceSQL: e.sourceSQL,
 		BatchSize: e.deps.BatchSize, Mem: e.deps.Mem, Views: e.deps.Views,
 	}
 }

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
@@ -10,44 +11,84 @@ import (
 	"github.com/dfe-nightshift/nightshift/steps/loadwarehouse"
 )
 
-// RestoreTask puts back the previous version of an entity in every target.
-func RestoreTask(runID int64, d Deps, c *schemas.Contract) pipeline.Task {
-	steps := []pipeline.Step{&restoreWarehouseStep{d: d, c: c}}
+// RestorePlan puts back, for each entity, the version its tables kept
+// that run toRun loaded (0: the version before the current one): in the
+// warehouse in the run's one publish transaction, then in BigQuery with
+// copy jobs whose ids derive from this run. Restoring a version already in
+// place changes nothing.
+func RestorePlan(runID int64, d Deps, contracts []*schemas.Contract, toRun int64) *pipeline.Plan {
+	restored := &Restores{Entities: map[string]loadwarehouse.Restored{}}
+	p := &pipeline.Plan{Publish: &restoreStep{runID: runID, d: d, contracts: contracts, toRun: toRun, out: restored}}
 	if d.BigQuery != nil {
-		steps = append(steps, &restoreBigQueryStep{d: d, c: c, runID: runID})
+		for _, c := range contracts {
+			p.Propagate = append(p.Propagate, pipeline.Task{Entity: c.Entity, Steps: []pipeline.Step{
+				&restoreBigQueryStep{d: d, entity: c.Entity, runID: runID, restored: restored},
+			}})
+		}
 	}
-	return pipeline.Task{Entity: c.Entity, Steps: steps}
+	return p
 }
 
-type restoreWarehouseStep struct {
-	d Deps
-	c *schemas.Contract
+// Restores is the restore step's output: per entity, which kept version
+// became current.
+type Restores struct {
+	Entities map[string]loadwarehouse.Restored `json:"entities"`
 }
 
-func (s *restoreWarehouseStep) Name() string { return "restore-warehouse" }
+type restoreStep struct {
+	runID     int64
+	d         Deps
+	contracts []*schemas.Contract
+	toRun     int64
+	out       *Restores
+}
 
-func (s *restoreWarehouseStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
-	rows, err := loadwarehouse.Restore(ctx, s.d.Warehouse, s.d.Schema, s.c, s.d.Views)
+func (s *restoreStep) Name() string { return "publish" }
+
+func (s *restoreStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
+	names := make([]string, len(s.contracts))
+	for i, c := range s.contracts {
+		names[i] = c.Entity
+	}
+	var total int64
+	err := publish(ctx, s.d, s.runID, names, func(ctx context.Context, p *loadwarehouse.Publisher) error {
+		for _, c := range s.contracts {
+			res, err := p.Restore(ctx, c, s.toRun)
+			if err != nil {
+				return err
+			}
+			s.out.Entities[c.Entity] = res
+			total += res.Rows
+		}
+		return nil
+	})
 	if errors.Is(err, loadwarehouse.ErrNoPrevious) {
 		return pipeline.Outcome{}, pipeline.MarkPermanent(err)
 	}
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	return pipeline.Outcome{Rows: rows, Detail: map[string]any{"table": s.d.Schema + "." + s.c.Entity}}, nil
+	return pipeline.Outcome{Rows: total, Detail: s.out}, nil
 }
 
+// restoreBigQueryStep mirrors in BigQuery what the warehouse's restore did
+// to one entity.
 type restoreBigQueryStep struct {
-	d     Deps
-	c     *schemas.Contract
-	runID int64
+	d        Deps
+	entity   string
+	runID    int64
+	restored *Restores
 }
 
 func (s *restoreBigQueryStep) Name() string { return "restore-bigquery" }
 
-func (s *restoreBigQueryStep) Run(ctx context.Context, attempt int) (pipeline.Outcome, error) {
-	if err := loadbigquery.Restore(ctx, *s.d.BigQuery, s.c.Entity, s.runID, attempt); err != nil {
+func (s *restoreBigQueryStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
+	res, ok := s.restored.Entities[s.entity]
+	if !ok {
+		return pipeline.Outcome{}, pipeline.MarkPermanent(fmt.Errorf("restore %s: the warehouse's restore recorded nothing for it", s.entity))
+	}
+	if err := loadbigquery.Restore(ctx, *s.d.BigQuery, s.entity, res.From, s.runID); err != nil {
 		return pipeline.Outcome{}, err
 	}
-	return pipeline.Outcome{Detail: map[string]any{"dataset": s.d.BigQuery.Dataset, "table": s.c.Entity}}, nil
+	return pipeline.Outcome{Rows: res.Rows, Detail: map[string]any{"dataset": s.d.BigQuery.Dataset, "table": s.entity, "from": res.From}}, nil
 }

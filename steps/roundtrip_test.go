@@ -96,13 +96,8 @@ func (b *bundle) run(t *testing.T, contracts ...*schemas.Contract) pipeline.Repo
 	t.Helper()
 	ctx := context.Background()
 	run := &pipeline.Run{Env: "test", Trigger: pipeline.TriggerManual, Mode: "full", Entities: []string{"samples"}, StartedBy: "test"}
-	rep, err := b.runner.Do(ctx, run, time.Minute, func(ctx context.Context, run *pipeline.Run) ([]pipeline.Task, func(), error) {
-		plan, err := steps.NewPlan(ctx, run.ID, b.deps, contracts)
-		if err != nil {
-			return nil, nil, err
-		}
-		run.SourceVersions = plan.SourceVersions
-		return plan.Tasks, func() { plan.Close(ctx) }, nil
+	rep, err := b.runner.Do(ctx, run, time.Minute, func(ctx context.Context, run *pipeline.Run) (*pipeline.Plan, error) {
+		return steps.NewPlan(ctx, run.ID, b.deps, contracts)
 	})
 	require.NoError(t, err)
 	return rep
@@ -159,7 +154,7 @@ func TestRoundTripEveryType(t *testing.T) {
 	// The spool file is where the ledger says, with the digest it recorded.
 	var path, digest string
 	require.NoError(t, b.wh.QueryRow(context.Background(),
-		"SELECT detail->>'spool', detail->>'sha256' FROM nightshift.step_runs WHERE run_id = $1 AND step = 'extract'", rep.Run.ID).Scan(&path, &digest))
+		"SELECT detail->'file'->>'path', detail->'file'->>'sha256' FROM nightshift.step_runs WHERE run_id = $1 AND step = 'extract'", rep.Run.ID).Scan(&path, &digest))
 	require.Equal(t, filepath.Join(b.deps.SpoolDir, "run-1", "samples.parquet"), path)
 	_, err = os.Stat(path)
 	require.NoError(t, err)

@@ -38,10 +38,10 @@ func widgetEntity(t *testing.T, reconcileSQL bool) (*entity, *pgxpool.Pool, *pgx
 	wh := pgtest.Pool(t, pgtest.NewWarehouse(t))
 	run := &pipeline.Run{Env: "test", Trigger: pipeline.TriggerManual, Mode: "full", Entities: []string{"widgets"}, StartedBy: "test"}
 	require.NoError(t, pipeline.NewLedger(wh).Start(ctx, run))
-	snap, err := extract.OpenSnapshot(ctx, src)
+	snap, err := extract.OpenSource(ctx, src)
 	require.NoError(t, err)
 	t.Cleanup(func() { snap.Close(context.Background()) })
-	e := &entity{runID: run.ID, contract: &widgets, pool: src, snapshot: snap, deps: Deps{
+	e := &entity{runID: run.ID, contract: &widgets, pool: src, source: snap, deps: Deps{
 		Sources: map[string]*pgxpool.Pool{"src": src}, Warehouse: wh, Schema: "reporting",
 		SpoolDir: t.TempDir(), BatchSize: 64, ReconcileSQL: reconcileSQL,
 	}}
@@ -49,7 +49,7 @@ func widgetEntity(t *testing.T, reconcileSQL bool) (*entity, *pgxpool.Pool, *pgx
 	require.NoError(t, err)
 	require.EqualValues(t, 1000, out.Rows)
 	require.NotNil(t, e.staged, "the extract stages as it reads")
-	require.Equal(t, e.source, *e.staged)
+	require.Equal(t, e.out.Source, *e.staged)
 	require.Equal(t, reconcileSQL, e.sourceSQL != nil)
 	return e, src, wh
 }
@@ -72,12 +72,23 @@ func requireLoaded(t *testing.T, src, wh *pgxpool.Pool) {
 	require.False(t, tableExists(t, wh, "nightshift_staging.widgets"), "no staging table left behind")
 }
 
+// stageAndPublish runs the entity's stage step and, if it succeeds, a
+// publish of the entity alone.
+func stageAndPublish(ctx context.Context, e *entity, attempt int) (pipeline.Outcome, error) {
+	out, err := (&stageStep{e}).Run(ctx, attempt)
+	if err != nil {
+		return out, err
+	}
+	_, err = (&publishStep{runID: e.runID, deps: e.deps, entities: []*entity{e}}).Run(ctx, 1)
+	return out, err
+}
+
 func TestLoadPublishesWhatTheExtractStaged(t *testing.T) {
 	t.Parallel()
 	for _, reconcileSQL := range []bool{false, true} {
 		e, src, wh := widgetEntity(t, reconcileSQL)
 		require.True(t, tableExists(t, wh, "nightshift_staging.widgets"))
-		out, err := (&loadWarehouseStep{e}).Run(context.Background(), 1)
+		out, err := stageAndPublish(context.Background(), e, 1)
 		require.NoError(t, err)
 		require.EqualValues(t, 1000, out.Rows)
 		requireLoaded(t, src, wh)
@@ -92,13 +103,13 @@ func TestRetriedLoadStagesTheSpoolFile(t *testing.T) {
 	e, src, wh := widgetEntity(t, false)
 	_, err := wh.Exec(ctx, "DROP TABLE nightshift_staging.widgets")
 	require.NoError(t, err)
-	_, err = (&loadWarehouseStep{e}).Run(ctx, 1)
+	_, err = stageAndPublish(ctx, e, 1)
 	require.Error(t, err)
 	require.False(t, tableExists(t, wh, "reporting.widgets"))
 
 	_, err = src.Exec(ctx, "TRUNCATE widgets") // the retry must not read the source
 	require.NoError(t, err)
-	out, err := (&loadWarehouseStep{e}).Run(ctx, 2)
+	out, err := stageAndPublish(ctx, e, 2)
 	require.NoError(t, err)
 	require.EqualValues(t, 1000, out.Rows)
 	var rows int
@@ -112,13 +123,13 @@ func TestMismatchIsRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	for name, tamper := range map[string]func(e *entity){
-		"digest": func(e *entity) { e.source.Sum = "xxh64:0123456789abcdef" },
-		"count":  func(e *entity) { e.source.Rows++ },
+		"digest": func(e *entity) { e.out.Source.Sum = "xxh64:0123456789abcdef" },
+		"count":  func(e *entity) { e.out.Source.Rows++ },
 		"sql":    func(e *entity) { e.sourceSQL.Sum = "12345" },
 	} {
 		e, _, wh := widgetEntity(t, name == "sql")
 		tamper(e)
-		_, err := (&loadWarehouseStep{e}).Run(ctx, 1)
+		_, err := stageAndPublish(ctx, e, 1)
 		var mismatch *reconcile.MismatchError
 		require.True(t, errors.As(err, &mismatch), "%s: %v", name, err)
 		require.ErrorContains(t, err, "does not match the source")

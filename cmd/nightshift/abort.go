@@ -1,12 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/steps"
+	"github.com/dfe-nightshift/nightshift/steps/loadbigquery"
 )
 
 func (a *app) abortCommand() *cobra.Command {
@@ -17,9 +21,10 @@ func (a *app) abortCommand() *cobra.Command {
 		Short: "Stop the running run from another terminal, leaving every target as it was",
 		Long: `Ask the running run (or --run ID) to stop. The request is written on the run's row in
 the ledger; the run sees it at its next heartbeat (within a few seconds), cancels its
-queries, drops its staging tables and ends with status aborted. Tables already
-swapped in by an earlier entity of the run stay swapped (each swap is atomic; use
-"nightshift restore" to bring back the previous version); nothing is left half-loaded.
+queries, drops its staging tables and ends with status aborted. A run publishes every
+entity in one transaction at its end: aborted before that commits, it leaves the
+warehouse and BigQuery exactly as they were; aborted after, while BigQuery is being
+loaded, the warehouse holds the run and "nightshift retry" finishes BigQuery.
 
 --reason is required and recorded in the ledger.`,
 		Example: `  nightshift abort --reason "started against production by mistake"`,
@@ -47,41 +52,60 @@ swapped in by an earlier entity of the run stay swapped (each swap is atomic; us
 }
 
 func (a *app) retryCommand() *cobra.Command {
-	var reason string
+	var reason, confirm string
 	cmd := &cobra.Command{
 		Use:   "retry RUN_ID",
-		Short: "Run again only the entities that did not succeed in an earlier run",
-		Long: `Start a new run (trigger "retry") of the entities of RUN_ID that failed, were aborted,
-or never finished because the run died. Entities that succeeded are left alone. The
-new run reads a fresh snapshot of the sources.`,
+		Short: "Run again what an earlier run did not finish: the same kind of run, with the same scope",
+		Long: `Start a new run (trigger "retry") that finishes what RUN_ID did not:
+  - a full run that did not publish runs again, in full, for the same entities, at a
+    fresh snapshot (it changed nothing, so there is nothing to keep from it);
+  - a backfill resumes from its checkpoints (the chunks it staged);
+  - a restore restores the same version again (a no-op where it is already current);
+  - a run whose warehouse publish committed but whose BigQuery publish did not
+    finish loads BigQuery with that run's spool files, under that run's job ids, so
+    nothing is loaded twice.
+A retry is guarded like the original: in production it needs --reason, and for a
+backfill or a restore --confirm production too.`,
 		Example: `  nightshift retry 42 --reason "source connection dropped overnight"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var id int64
-			if _, err := fmt.Sscan(args[0], &id); err != nil || id < 1 {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id < 1 {
 				return withCode(exitUsage, fmt.Errorf("RUN_ID must be a run number, got %q", args[0]))
 			}
 			cfg, wh, err := a.warehouse(cmd.Context())
 			if err != nil {
 				return err
 			}
-			_, entities, err := pipeline.NewLedger(wh).Unfinished(cmd.Context(), id)
+			engine := &steps.Engine{Ledger: pipeline.NewLedger(wh)}
+			if cfg.BigQuery.Enabled() {
+				// Only whether BigQuery is on matters to the retry's spec.
+				engine.Deps.BigQuery = &loadbigquery.Target{}
+			}
+			spec, rec, err := engine.RetrySpec(cmd.Context(), id)
 			wh.Close()
-			if err != nil {
+			switch {
+			case errors.Is(err, steps.ErrNothingToRetry):
+				fmt.Fprintf(a.stdout, "%v\n", err)
+				return nil
+			case errors.Is(err, pipeline.ErrNoSuchRun):
+				return withCode(exitUsage, err)
+			case err != nil:
 				return withCode(exitUsage, err)
 			}
-			if len(entities) == 0 {
-				fmt.Fprintf(a.stdout, "run %d: every entity succeeded; nothing to retry\n", id)
-				return nil
+			// The original's guard applies: a backfill is as destructive retried.
+			if err := guard(cfg.Environment, pipeline.TriggerRetry, rec.Spec, reason, confirm); err != nil {
+				return err
 			}
 			if reason == "" {
 				reason = fmt.Sprintf("retry of run %d", id)
 			}
-			fmt.Fprintf(a.stdout, "retrying %s from run %d\n", strings.Join(entities, ", "), id)
-			_, err = a.runPipeline(cmd.Context(), cfg, runOptions{entities: entities, reason: reason, trigger: pipeline.TriggerRetry})
+			fmt.Fprintf(a.stdout, "retrying run %d: %s of %s\n", id, spec.Mode(), strings.Join(spec.Entities, ", "))
+			_, err = a.execute(cmd.Context(), &cfg, execution{spec: spec, trigger: pipeline.TriggerRetry, reason: reason, confirm: confirm, retryOf: id, progress: a.progress()})
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded in the ledger")
+	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded in the ledger (required in production)")
+	cmd.Flags().StringVar(&confirm, "confirm", "", "in production, for a backfill or a restore: the environment's name, to confirm")
 	return cmd
 }

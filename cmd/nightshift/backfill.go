@@ -16,7 +16,6 @@ import (
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
-	nssql "github.com/dfe-nightshift/nightshift/sql"
 	"github.com/dfe-nightshift/nightshift/steps"
 )
 
@@ -35,17 +34,20 @@ func (a *app) backfillCommand() *cobra.Command {
 [--from, --to) (created_at). The rows are split by primary key into chunks of about
 --chunk-rows rows; each chunk is read at a snapshot of its own through the source's
 primary key index, staged, checked against the source (row count and digest), and
-swapped in by replacing that chunk's rows in one transaction, so the table is never
-left with half a chunk. Other entities' tables are not touched.
+gathered in a staging table of the backfill's. When every chunk is staged, the entity's
+new table — its current rows outside the window plus the backfilled rows — is built,
+checked, and swapped in in one transaction, keeping the old table as __previous (so
+"nightshift restore" can undo the backfill). Until then, analysts see the table as it
+was; other entities' tables are not touched.
 
-Each finished chunk is a checkpoint in the ledger: running the same backfill again
-after a failure or an abort resumes with the first unfinished chunk.
+Each staged chunk is a checkpoint in the ledger: running the same backfill again, or
+"nightshift retry ID", after a failure or an abort resumes with the first chunk not
+staged.
 
 --dry-run prints the plan (chunks, estimated rows, target table) and changes nothing.
 On a terminal a progress bar shows rows, rows/s and the time left; otherwise each
 chunk is logged as it finishes. --reason is required; in production, so is
---confirm production. BigQuery is not backfilled by window: the next full run
-reloads it.`,
+--confirm production. BigQuery is not backfilled: the next full run reloads it.`,
 		Example: `  nightshift backfill --entity declarations --from 2025-09-01 --to 2025-10-01 --reason "lead provider resubmitted September" --dry-run
   nightshift backfill --entity trainees --chunk-rows 50000 --reason "reload after the route fix"`,
 		Args: cobra.NoArgs,
@@ -63,105 +65,41 @@ reloads it.`,
 }
 
 func (a *app) backfill(ctx context.Context, opts backfillOptions) error {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return err
-	}
 	if opts.entity == "" {
 		return withCode(exitUsage, errors.New("--entity is required"))
 	}
-	c, err := schemas.Lookup(opts.entity)
-	if err != nil {
+	spec := pipeline.Spec{Kind: pipeline.KindBackfill, Entities: []string{opts.entity}, From: opts.from, To: opts.to, ChunkRows: opts.chunkRows}
+	if _, err := schemas.Lookup(opts.entity); err != nil {
 		return withCode(exitUsage, fmt.Errorf("--entity: %w", err))
 	}
-	window, err := parseWindow(opts.from, opts.to)
-	if err != nil {
+	if _, err := steps.Window(spec); err != nil {
 		return withCode(exitUsage, err)
 	}
 	if !opts.dryRun {
-		if err := guard(cfg.Environment, "backfill", opts.reason, opts.confirm, true); err != nil {
-			return err
+		_, err := a.execute(ctx, nil, execution{spec: spec, trigger: pipeline.TriggerBackfill, reason: opts.reason, confirm: opts.confirm, progress: a.progress()})
+		if err != nil {
+			return fmt.Errorf("%w (run the same command, or `nightshift retry`, to resume)", err)
 		}
+		return nil
 	}
-	wh, err := openWarehouse(ctx, cfg)
+	cfg, wh, err := a.warehouse(ctx)
 	if err != nil {
 		return err
 	}
 	defer wh.Close()
+	c, _ := schemas.Lookup(opts.entity)
 	sources, err := openSources(ctx, cfg, []*schemas.Contract{c})
 	if err != nil {
 		return err
 	}
 	defer closeAll(sources)
-	chunks, err := steps.PlanBackfill(ctx, sources[c.Source], c, window, opts.chunkRows)
+	engine := &steps.Engine{Deps: steps.Deps{Sources: sources, Warehouse: wh}, Ledger: pipeline.NewLedger(wh)}
+	c, window, chunks, done, resumed, err := engine.BackfillChunks(ctx, spec, 0)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	mode := fmt.Sprintf("backfill %s %s..%s by %d rows", c.Entity, opts.from, opts.to, opts.chunkRows)
-	runner := a.newRunner(cfg, wh)
-	resumed, done, err := runner.Ledger.Checkpoints(ctx, mode)
-	if err != nil {
-		return err
-	}
-	if opts.dryRun {
-		printPlan(a.stdout, cfg.Warehouse.Schema, c, window, chunks, done, resumed)
-		return nil
-	}
-	var total int64
-	for _, ch := range chunks {
-		if !done[ch.Name()] {
-			total += ch.EstimatedRows
-		}
-	}
-	if resumed != 0 {
-		fmt.Fprintf(a.stdout, "resuming backfill run %d: %d of %d chunks already done\n", resumed, len(done), len(chunks))
-	}
-	progress, finish := a.progress(total)
-	defer finish()
-	views, err := nssql.Views()
-	if err != nil {
-		return err
-	}
-	deps := steps.Deps{Sources: sources, Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize, ReconcileSQL: cfg.Run.Reconcile == "sql", Views: views}
-	run := &pipeline.Run{Env: cfg.Environment, Trigger: pipeline.TriggerBackfill, Mode: mode,
-		Entities: []string{c.Entity}, Reason: opts.reason, StartedBy: startedBy()}
-	rep, err := runner.Do(ctx, run, cfg.Run.Deadline, func(context.Context, *pipeline.Run) ([]pipeline.Task, func(), error) {
-		return []pipeline.Task{steps.BackfillTask(run.ID, deps, c, window, chunks, done, progress)}, func() {}, nil
-	})
-	finish()
-	if errors.Is(err, pipeline.ErrLocked) {
-		return withCode(exitLocked, err)
-	}
-	if err != nil {
-		return err
-	}
-	printReport(a, rep)
-	switch rep.Status {
-	case pipeline.StatusSucceeded:
-		return nil
-	case pipeline.StatusAborted:
-		return withCode(exitAborted, fmt.Errorf("backfill run %d aborted (run the same command to resume): %w", rep.Run.ID, rep.Err))
-	default:
-		return withCode(exitFailed, fmt.Errorf("backfill run %d failed (run the same command to resume): %w", rep.Run.ID, rep.Err))
-	}
-}
-
-func parseWindow(from, to string) (steps.Backfill, error) {
-	var b steps.Backfill
-	var err error
-	if (from == "") != (to == "") {
-		return b, errors.New("--from and --to go together: give both, or neither for the whole entity")
-	}
-	if from == "" {
-		return b, nil
-	}
-	if b.From, err = time.Parse(time.DateOnly, from); err != nil {
-		return b, fmt.Errorf("--from %q: want YYYY-MM-DD", from)
-	}
-	if b.To, err = time.Parse(time.DateOnly, to); err != nil {
-		return b, fmt.Errorf("--to %q: want YYYY-MM-DD", to)
-	}
-	return b, nil
+	printPlan(a.stdout, cfg.Warehouse.Schema, c, window, chunks, done, resumed)
+	return nil
 }
 
 func printPlan(w io.Writer, schema string, c *schemas.Contract, b steps.Backfill, chunks []steps.Chunk, done map[string]bool, resumed int64) {
@@ -193,15 +131,28 @@ func printPlan(w io.Writer, schema string, c *schemas.Contract, b steps.Backfill
 	_ = tw.Flush()
 }
 
-// progress shows rows done: a progress bar (rows, rows/s, time left) on a
-// terminal; elsewhere the runner's log line per chunk says as much.
-func (a *app) progress(total int64) (func(int64), func()) {
-	f, ok := a.stdout.(*os.File)
+// progressBar shows a backfill's rows staged: a bar (rows, rows/s, time
+// left) on a terminal; elsewhere the runner's log line per chunk says as
+// much.
+type progressBar struct {
+	stderr io.Writer
+	bar    *progressbar.ProgressBar
+}
+
+// progress is a progress bar when stderr, where it draws, is a terminal;
+// nil otherwise.
+func (a *app) progress() *progressBar {
+	f, ok := a.stderr.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil, func() {}
+		return nil
 	}
-	bar := progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(a.stderr),
+	return &progressBar{stderr: a.stderr}
+}
+
+// Start is told the rows the backfill will stage.
+func (p *progressBar) Start(total int64) {
+	p.bar = progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(p.stderr),
 		progressbar.OptionSetDescription("backfill"),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
@@ -209,5 +160,19 @@ func (a *app) progress(total int64) (func(int64), func()) {
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(100*time.Millisecond),
 	)
-	return func(n int64) { _ = bar.Add64(n) }, func() { _ = bar.Finish() }
+}
+
+// Add is told the rows of a chunk staged.
+func (p *progressBar) Add(rows int64) {
+	if p.bar != nil {
+		_ = p.bar.Add64(rows)
+	}
+}
+
+// Finish ends the bar, so that what follows starts on a line of its own.
+func (p *progressBar) Finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.stderr)
+	}
 }

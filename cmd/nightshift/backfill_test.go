@@ -65,25 +65,35 @@ func TestBackfillReloadsOneWindowOfOneEntityAndResumes(t *testing.T) {
 	r = cli(t, []string{"NIGHTSHIFT_ENV=production"}, append([]string{"--config", p.config}, window...)...)
 	require.Equal(t, exitLocked, r.code, r.stderr)
 
-	// Rows from the third chunk on cannot be inserted: the backfill fails
-	// halfway, with the first two chunks done.
-	_, err = wh.Exec(ctx, fmt.Sprintf("ALTER TABLE reporting.trainees ADD CONSTRAINT block_third CHECK (id < %d) NOT VALID", third))
+	// Rows from the third chunk on cannot be staged: the backfill's staging
+	// table refuses them as soon as it is created (an event trigger adds the
+	// constraint), so the backfill fails halfway, with two chunks staged.
+	_, err = wh.Exec(ctx, fmt.Sprintf(`
+		CREATE FUNCTION block_third() RETURNS event_trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF to_regclass('nightshift_staging.trainees__backfill') IS NOT NULL
+			   AND NOT EXISTS (SELECT FROM pg_constraint WHERE conname = 'block_third') THEN
+				ALTER TABLE nightshift_staging.trainees__backfill ADD CONSTRAINT block_third CHECK (id < %d);
+			END IF;
+		END $$;
+		CREATE EVENT TRIGGER block_third ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION block_third()`, third))
 	require.NoError(t, err)
 	r = cli(t, nil, append([]string{"--config", p.config}, window...)...)
 	require.Equal(t, exitFailed, r.code, r.stderr)
-	require.Contains(t, r.stderr, "run the same command to resume")
+	require.Contains(t, r.stderr, "run the same command, or `nightshift retry`, to resume")
+	require.Equal(t, before, warehouseChecksums(t, p), "a failed backfill changes nothing analysts see")
 	var first int64
 	require.NoError(t, wh.QueryRow(ctx, "SELECT max(id) FROM nightshift.runs").Scan(&first))
 
-	_, err = wh.Exec(ctx, "ALTER TABLE reporting.trainees DROP CONSTRAINT block_third")
+	_, err = wh.Exec(ctx, "DROP EVENT TRIGGER block_third; ALTER TABLE nightshift_staging.trainees__backfill DROP CONSTRAINT block_third")
 	require.NoError(t, err)
-	r = cli(t, nil, append([]string{"--config", p.config}, window...)...)
+	r = cli(t, nil, "--config", p.config, "retry", fmt.Sprint(first), "--reason", "resume the surname fix")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	require.Contains(t, r.stdout, "resuming backfill run")
-	require.Contains(t, r.stdout, fmt.Sprintf("2 of %d chunks already done", chunkCount))
+	require.Contains(t, r.stderr, fmt.Sprintf("resumes backfill run %d", first))
+	require.Contains(t, r.stderr, fmt.Sprintf("2 of %d chunks already staged", chunkCount))
 	var chunks, rows int
 	require.NoError(t, wh.QueryRow(ctx, `SELECT count(*), sum(rows) FROM nightshift.step_runs
-		WHERE run_id = (SELECT max(id) FROM nightshift.runs) AND status = 'succeeded'`).Scan(&chunks, &rows))
+		WHERE run_id = (SELECT max(id) FROM nightshift.runs) AND status = 'succeeded' AND step LIKE 'backfill ids %'`).Scan(&chunks, &rows))
 	require.Equal(t, chunkCount-2, chunks, "only the chunks left were run")
 	require.Equal(t, inWindow-10, rows)
 	require.Contains(t, r.stdout, fmt.Sprintf("trainees  succeeded  %d", inWindow-10), "the entity's rows are the chunks' sum")

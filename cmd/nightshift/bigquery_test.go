@@ -157,8 +157,16 @@ func TestRestoreAlsoRestoresBigQuery(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	restored, _ := fake.Table("analytics", "teacher_training", "trainees")
 	require.Len(t, restored.Rows, firstRows, "BigQuery has the previous version back")
-	previous, _ := fake.Table("analytics", "teacher_training", "trainees__previous")
-	require.Len(t, previous.Rows, len(second.Rows), "and keeps the replaced one")
+	discarded, _ := fake.Table("analytics", "teacher_training", "trainees__discarded")
+	require.Len(t, discarded.Rows, len(second.Rows), "and keeps the replaced one")
 	_, leftover := fake.Table("analytics", "teacher_training", "trainees__restoring")
 	require.False(t, leftover)
+
+	// Twice is the same as once, in both targets.
+	r = cli(t, env, "--config", config, "restore", "--entity", "trainees", "--reason", "again")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	again, _ := fake.Table("analytics", "teacher_training", "trainees")
+	require.Len(t, again.Rows, firstRows)
+	discarded, _ = fake.Table("analytics", "teacher_training", "trainees__discarded")
+	require.Len(t, discarded.Rows, len(second.Rows))
 }

@@ -120,7 +120,7 @@ func (a *app) demo(ctx context.Context, opts demoOptions) error {
 	}
 	m.Close()
 
-	rep, err := a.runPipeline(ctx, cfg, runOptions{trigger: pipeline.TriggerManual, reason: "make demo"})
+	rep, err := a.execute(ctx, &cfg, execution{spec: pipeline.Spec{Kind: pipeline.KindFull}, trigger: pipeline.TriggerManual, reason: "make demo"})
 	if err != nil {
 		return err
 	}

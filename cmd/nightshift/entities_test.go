@@ -98,8 +98,8 @@ func TestStatusHistoryFollowsTheSource(t *testing.T) {
 		t.Helper()
 		r := cli(t, nil, "--config", p.config, "run", "--entity", "register_statuses", "--entity", "rect_statuses")
 		require.Equal(t, exitOK, r.code, r.stderr)
-		rows, err := wh.Query(ctx, `SELECT entity, (detail->>'observed_at')::timestamptz FROM nightshift.step_runs
-			WHERE step = 'status-history' AND run_id = (SELECT max(id) FROM nightshift.runs)`)
+		rows, err := wh.Query(ctx, `SELECT entity, (detail->>'snapshot_at')::timestamptz FROM nightshift.step_runs
+			WHERE step = 'extract' AND status = 'succeeded' AND run_id = (SELECT max(id) FROM nightshift.runs)`)
 		require.NoError(t, err)
 		at := map[string]time.Time{}
 		for rows.Next() {

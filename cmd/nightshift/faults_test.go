@@ -110,11 +110,11 @@ func TestSecondRunExitsFourAndAbortExits130(t *testing.T) {
 	_, err := pgtest.Pool(t, p.src).Exec(context.Background(), "UPDATE trainees SET last_name = 'Changed' WHERE id % 3 = 0")
 	require.NoError(t, err)
 
-	// An analyst's query holds the table, so run 2 waits in its swap.
+	// An analyst's query holds the table, so run 2 waits in its publish.
 	release := pgtest.HoldLock(t, wh, "reporting.trainees", "ACCESS SHARE")
 	first := make(chan result, 1)
 	go func() { first <- cli(t, nil, "--config", p.config, "run", "--reason", "nightly catch-up") }()
-	pgtest.WaitForBlocked(t, wh, "RENAME")
+	pgtest.WaitForBlocked(t, wh, "LOCK TABLE")
 
 	r := cli(t, nil, "--config", p.config, "run")
 	require.Equal(t, exitLocked, r.code, r.stderr)
@@ -138,17 +138,21 @@ func TestSecondRunExitsFourAndAbortExits130(t *testing.T) {
 	require.Equal(t, "aborted", p.status(t, 2))
 	require.Equal(t, before, checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees")), "the warehouse is as it was before the run")
 
+	// The refused run is in the ledger too, as run 3.
+	require.Equal(t, "refused", p.status(t, 3))
+
 	r = cli(t, nil, "--config", p.config, "retry", "2")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	require.Contains(t, r.stdout, "retrying trainees")
+	require.Contains(t, r.stdout, "retrying run 2: full of")
 	require.Equal(t, checksum(t, p.src, schemas.Trainees.SourceChecksumSQL()), checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees")))
-	r = cli(t, nil, "--config", p.config, "retry", "3")
+	r = cli(t, nil, "--config", p.config, "retry", "4")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Contains(t, r.stdout, "nothing to retry")
 }
 
 // blockedRun is a second run of a real nightshift process, changed data
-// and all, stuck in its swap behind an analyst's lock on reporting.trainees.
+// and all, stuck in its publish behind an analyst's lock on
+// reporting.trainees.
 type blockedRun struct {
 	cmd     *exec.Cmd
 	before  reconcile.Checksum // reporting.trainees before the run
@@ -167,7 +171,7 @@ func startBlockedRun(t *testing.T, p project) blockedRun {
 	b.cmd = exec.Command(bin, "--config", p.config, "run")
 	b.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	require.NoError(t, b.cmd.Start())
-	pgtest.WaitForBlocked(t, wh, "RENAME")
+	pgtest.WaitForBlocked(t, wh, "LOCK TABLE")
 	return b
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dfe-nightshift/nightshift/internal/pgtest"
 	"github.com/dfe-nightshift/nightshift/internal/seed"
+	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
 	nssql "github.com/dfe-nightshift/nightshift/sql"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
@@ -53,7 +54,6 @@ func TestBadConfigurationExitsTwoNamingTheSetting(t *testing.T) {
 	}{
 		{"unknown key", "warehouse:\n  url: " + unreachable + "\n  schemaa: x\n", nil, []string{"runs"}, "schemaa"},
 		{"missing warehouse", "environment: test\n", nil, []string{"runs"}, "warehouse.url"},
-		{"unreachable warehouse", "warehouse:\n  url: " + unreachable + "\n", []string{"NIGHTSHIFT_WAREHOUSE_PASSWORD=hunter2"}, []string{"run"}, "warehouse.url"},
 		{"password in file", "warehouse:\n  url: postgres://u:hunter2@127.0.0.1/w\n", nil, []string{"runs"}, "must not contain a password"},
 		{"unknown entity", "warehouse:\n  url: " + unreachable + "\n", nil, []string{"run", "--entity", "trainess"}, "unknown entity \"trainess\""},
 		{"unknown flag", "warehouse:\n  url: " + unreachable + "\n", nil, []string{"run", "--entitty", "x"}, "unknown flag"},
@@ -68,6 +68,29 @@ func TestBadConfigurationExitsTwoNamingTheSetting(t *testing.T) {
 			require.NotContains(t, r.stdout+r.stderr, "hunter2", "a password must never be printed")
 		})
 	}
+}
+
+// A warehouse that does not answer at 02:00 is an outage, not a mistake
+// in the configuration: the run fails (exit 1), the notifiers hear of it,
+// and the spool directory keeps a record, since the ledger cannot.
+func TestUnreachableWarehouseFailsTheRunAndIsReported(t *testing.T) {
+	t.Parallel()
+	hook := newWebhook(t)
+	spool := t.TempDir()
+	path := writeConfig(t, "environment: test\nwarehouse:\n  url: postgres://nightshift@127.0.0.1:1/warehouse?sslmode=disable\nspool:\n  dir: "+spool+"\n")
+	r := cli(t, []string{"NIGHTSHIFT_WAREHOUSE_PASSWORD=hunter2", "NIGHTSHIFT_WEBHOOK_URL=" + hook.url}, "--config", path, "run")
+	require.Equal(t, exitFailed, r.code, r.stderr)
+	require.Contains(t, r.stderr, "warehouse.url: cannot connect")
+	require.Contains(t, r.stderr, "is not in the ledger")
+	require.NotContains(t, r.stdout+r.stderr, "hunter2", "a password must never be printed")
+	got := hook.received(t)
+	require.Len(t, got, 1, "exactly one notification")
+	require.Equal(t, "failed", got[0]["status"])
+	require.Contains(t, got[0]["changed"], "Nothing was changed")
+	body, err := os.ReadFile(filepath.Join(spool, pipeline.UnrecordedFile))
+	require.NoError(t, err)
+	require.Contains(t, string(body), "warehouse.url: cannot connect")
+	require.NotContains(t, string(body), "hunter2")
 }
 
 func TestRunRefusesAnUnmigratedWarehouse(t *testing.T) {

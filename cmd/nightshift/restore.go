@@ -10,46 +10,52 @@ import (
 )
 
 func (a *app) restoreCommand() *cobra.Command {
-	var opts runOptions
-	var confirm string
+	var entities []string
+	var reason, confirm string
+	var toRun int64
 	cmd := &cobra.Command{
-		Use:   "restore --entity NAME --reason TEXT",
-		Short: "Put the previous version of an entity's table back, in the warehouse and BigQuery",
-		Long: `Swap <entity>__previous back in place of the entity's table, in one transaction in the
-warehouse (and with copy jobs in BigQuery when it is configured); the table it replaces
-becomes the new __previous, so a restore can be undone by restoring again. Views are
-pointed at the restored table. The restore is a run like any other: it takes the run
-lock, is recorded in the ledger with its reason, and is notified.
+		Use:   "restore --entity NAME --reason TEXT [--run ID]",
+		Short: "Bring back an earlier version of an entity's tables, in the warehouse and BigQuery",
+		Long: `Bring back the version of the entity's table before the current one (the one kept as
+<entity>__previous), or with --run ID the version that run loaded, if it is still kept.
+In the warehouse this is one transaction for every entity named, and the views are
+pointed at the restored tables; BigQuery follows with copy jobs. The table taken out is
+kept as <entity>__discarded, so a restore can be undone with --run and the id of the
+run that loaded it. Restoring a version that is already current changes nothing, so a
+restore done twice is the same as once, and is safe to retry.
 
-In production it needs --confirm production as well as --reason.`,
-		Example: `  nightshift restore --entity trainees --reason "last night's load had the wrong provider data"`,
-		Args:    cobra.NoArgs,
+The restore is a run like any other: it takes the run lock, is recorded in the ledger
+with its reason, and is notified. nightshift.table_versions says which run's data each
+table holds. In production it needs --confirm production as well as --reason.`,
+		Example: `  nightshift restore --entity trainees --reason "last night's load had the wrong provider data"
+  nightshift restore --entity trainees --run 41 --reason "undo the restore"`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			if len(opts.entities) == 0 {
+			if len(entities) == 0 {
 				return withCode(exitUsage, errors.New("--entity is required: name the entity to restore"))
 			}
-			if err := guard(cfg.Environment, "restore", opts.reason, confirm, true); err != nil {
-				return err
+			if toRun < 0 {
+				return withCode(exitUsage, fmt.Errorf("--run %d: want a run id", toRun))
 			}
-			opts.trigger, opts.restore = pipeline.TriggerRestore, true
-			_, err = a.runPipeline(cmd.Context(), cfg, opts)
+			_, err := a.execute(cmd.Context(), nil, execution{
+				spec:    pipeline.Spec{Kind: pipeline.KindRestore, Entities: entities, RestoreRun: toRun},
+				trigger: pipeline.TriggerRestore, reason: reason, confirm: confirm,
+			})
 			return err
 		},
 	}
-	cmd.Flags().StringSliceVar(&opts.entities, "entity", nil, "entity to restore (repeatable)")
-	cmd.Flags().StringVar(&opts.reason, "reason", "", "why (required; recorded in the ledger and the notification)")
+	cmd.Flags().StringSliceVar(&entities, "entity", nil, "entity to restore (repeatable)")
+	cmd.Flags().Int64Var(&toRun, "run", 0, "bring back the version this run loaded (default: the version before the current one)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required; recorded in the ledger and the notification)")
 	cmd.Flags().StringVar(&confirm, "confirm", "", "in production: the environment's name, to confirm")
 	return cmd
 }
 
-// guard applies the production guard and gives its refusals exit codes:
-// 2 for a missing reason, 4 for a missing confirmation.
-func guard(env, operation, reason, confirm string, destructive bool) error {
-	err := pipeline.Guard{Env: env}.Check(operation, reason, confirm, destructive)
+// guard applies the production guard to a run someone asked for and gives
+// its refusals exit codes: 2 for a missing reason, 4 for a missing
+// confirmation.
+func guard(env string, trigger pipeline.Trigger, spec pipeline.Spec, reason, confirm string) error {
+	err := pipeline.Guard{Env: env}.Admit(trigger, spec, reason, confirm)
 	var ce *pipeline.ConfirmationError
 	switch {
 	case err == nil:
@@ -57,6 +63,6 @@ func guard(env, operation, reason, confirm string, destructive bool) error {
 	case errors.As(err, &ce):
 		return withCode(exitLocked, err)
 	default:
-		return withCode(exitUsage, fmt.Errorf("%s: %w", operation, err))
+		return withCode(exitUsage, fmt.Errorf("%s: %w", spec.Operation(), err))
 	}
 }

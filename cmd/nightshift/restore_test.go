@@ -17,7 +17,7 @@ func TestRestoreBringsBackThePreviousVersionExactly(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, 0.05)
 	trainees := schemas.Trainees.ChecksumSQL("reporting.trainees")
-	previous := schemas.Trainees.ChecksumSQL("reporting.trainees__previous")
+	discarded := schemas.Trainees.ChecksumSQL("reporting.trainees__discarded")
 	require.Equal(t, exitOK, cli(t, nil, "--config", p.config, "run").code)
 	first := checksum(t, p.wh, trainees)
 	_, err := pgtest.Pool(t, p.src).Exec(context.Background(), "UPDATE trainees SET last_name = 'Changed' WHERE id % 4 = 0")
@@ -33,7 +33,13 @@ func TestRestoreBringsBackThePreviousVersionExactly(t *testing.T) {
 	r = cli(t, nil, "--config", p.config, "restore", "--entity", "trainees", "--reason", "bad surnames")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Equal(t, first, checksum(t, p.wh, trainees), "the previous version is back, exactly")
-	require.Equal(t, second, checksum(t, p.wh, previous), "and the restore can itself be undone")
+	require.Equal(t, second, checksum(t, p.wh, discarded), "and the version it replaced is kept")
+
+	// A restore done twice is the same as once: not a toggle.
+	r = cli(t, nil, "--config", p.config, "restore", "--entity", "trainees", "--reason", "bad surnames, again")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Equal(t, first, checksum(t, p.wh, trainees), "a second restore changes nothing")
+	require.Equal(t, second, checksum(t, p.wh, discarded))
 	var view int64
 	require.NoError(t, pgtest.Pool(t, p.wh).QueryRow(context.Background(),
 		"SELECT count(*) FROM reporting.trainees_current WHERE last_name = 'Changed'").Scan(&view))
@@ -41,8 +47,24 @@ func TestRestoreBringsBackThePreviousVersionExactly(t *testing.T) {
 
 	r = cli(t, nil, "--config", p.config, "runs")
 	require.Equal(t, exitOK, r.code)
-	require.Contains(t, strings.Split(r.stdout, "\n")[1], "restore")
-	require.Contains(t, strings.Split(r.stdout, "\n")[1], "bad surnames")
+	require.Contains(t, strings.Split(r.stdout, "\n")[2], "restore")
+	require.Contains(t, strings.Split(r.stdout, "\n")[2], "bad surnames")
+
+	// The restore is undone by naming the run that loaded the version it
+	// took out; the ledger says which run's data each table holds.
+	r = cli(t, nil, "--config", p.config, "restore", "--entity", "trainees", "--run", "2", "--reason", "the surnames were right")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Equal(t, second, checksum(t, p.wh, trainees))
+	require.Equal(t, first, checksum(t, p.wh, discarded))
+	var current int64
+	require.NoError(t, pgtest.Pool(t, p.wh).QueryRow(context.Background(),
+		"SELECT run_id FROM nightshift.table_versions WHERE target = 'warehouse' AND entity = 'trainees' AND slot = 'current'").Scan(&current))
+	require.EqualValues(t, 2, current)
+
+	r = cli(t, nil, "--config", p.config, "restore", "--entity", "trainees", "--run", "99", "--reason", "no such version")
+	require.Equal(t, exitFailed, r.code, r.stderr)
+	require.Contains(t, r.stderr, "no kept version of trainees was loaded by run 99")
+	require.Equal(t, second, checksum(t, p.wh, trainees), "a refused restore changes nothing")
 }
 
 func TestProductionRestoreNeedsConfirmation(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/user"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
@@ -24,116 +23,148 @@ import (
 	nssql "github.com/dfe-nightshift/nightshift/sql"
 	"github.com/dfe-nightshift/nightshift/steps"
 	"github.com/dfe-nightshift/nightshift/steps/loadbigquery"
-	"github.com/dfe-nightshift/nightshift/steps/spool"
 )
 
-type runOptions struct {
-	entities []string
-	reason   string
-	trigger  pipeline.Trigger
-	// restore puts back each entity's previous version instead of loading.
-	restore bool
-}
-
 func (a *app) runCommand() *cobra.Command {
-	var opts runOptions
+	var entities []string
+	var reason string
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run the pipeline once: extract every entity and load the warehouse",
+		Short: "Run the pipeline once: extract every entity and publish it to the warehouse and BigQuery",
 		Long: `Run the pipeline once, now. For each entity (all of them unless --entity is given):
 extract it from its source at one consistent, read-only snapshot into a Parquet spool
-file, then load it into the warehouse: COPY into <entity>__staging, check row count
-and checksum against the source, and swap it in, keeping the old table as
-<entity>__previous.
+file and, at the same time, into a staging table; check the staging table against the
+source (rows and digest) and build its primary key. Only when every entity is staged
+does one warehouse transaction swap them all in (keeping each old table as
+<entity>__previous), rebuild the views and record the publication; then BigQuery is
+loaded. A run that fails, is aborted or hits its deadline before that transaction
+commits leaves the warehouse and BigQuery exactly as they were.
 
 Entities run in parallel (run.parallelism); a failed step is retried up to
 run.max_attempts times when the error is transient. The run is recorded in
-nightshift.runs and nightshift.step_runs; see "nightshift runs".
+nightshift.runs and nightshift.step_runs; see "nightshift runs". In production
+(NIGHTSHIFT_ENV=production) --reason is required.
 
-Exit codes: 0 succeeded, 1 failed, 2 configuration error, 130 aborted (Ctrl-C).`,
+Exit codes: 0 succeeded, 1 failed (including a warehouse or source that cannot be
+reached), 2 usage or configuration error, 3 preflight refused (a source does not
+match the contracts), 4 refused (another run holds the lock), 130 aborted.`,
 		Example: `  nightshift run
   nightshift run --entity trainees --reason "reload after the provider fix"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.trigger = pipeline.TriggerManual
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
+			if cmd.Flags().Changed("entity") && len(entities) == 0 {
+				return withCode(exitUsage, errors.New("--entity is empty: name an entity, or leave the flag out to run them all"))
 			}
-			if (pipeline.Guard{Env: cfg.Environment}).Production() {
-				if err := guard(cfg.Environment, "run", opts.reason, "", false); err != nil {
-					return err
-				}
-			}
-			_, err = a.runPipeline(cmd.Context(), cfg, opts)
+			_, err := a.execute(cmd.Context(), nil, execution{
+				spec: pipeline.Spec{Kind: pipeline.KindFull, Entities: entities}, trigger: pipeline.TriggerManual, reason: reason,
+			})
 			return err
 		},
 	}
-	cmd.Flags().StringSliceVar(&opts.entities, "entity", nil, "entity to run (repeatable; default all): "+strings.Join(schemas.Names(), ", "))
-	cmd.Flags().StringVar(&opts.reason, "reason", "", "why this run was started, recorded in the ledger")
+	cmd.Flags().StringSliceVar(&entities, "entity", nil, "entity to run (repeatable; default all): "+strings.Join(schemas.Names(), ", "))
+	cmd.Flags().StringVar(&reason, "reason", "", "why this run was started, recorded in the ledger (required in production)")
 	return cmd
 }
 
-// runPipeline performs one run and prints its summary. Its error carries
-// the exit code.
-func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOptions) (pipeline.Report, error) {
+// execution is a run someone or something asked for.
+type execution struct {
+	spec    pipeline.Spec
+	trigger pipeline.Trigger
+	reason  string
+	confirm string
+	retryOf int64
+	// progress, when set, shows a backfill's progress.
+	progress *progressBar
+}
+
+// execute performs one run of x.spec and prints its summary. Its error
+// carries the exit code. cfg is loaded when nil.
+func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pipeline.Report, error) {
+	if cfg == nil {
+		c, err := a.loadConfig()
+		if err != nil {
+			return pipeline.Report{}, err
+		}
+		cfg = &c
+	}
 	if ownProcess && cfg.Run.MemoryLimitMiB > 0 && lookupEnv(a.env, "GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(cfg.Run.MemoryLimitMiB) << 20)
 	}
-	contracts, err := selectContracts(opts.entities)
+	contracts, err := steps.Contracts(x.spec)
 	if err != nil {
-		return pipeline.Report{}, withCode(exitUsage, err)
+		return pipeline.Report{}, withCode(exitUsage, fmt.Errorf("--entity: %w", err))
 	}
-	wh, err := openWarehouse(ctx, cfg)
+	x.spec.Entities = entityNames(contracts)
+	if err := guard(cfg.Environment, x.trigger, x.spec, x.reason, x.confirm); err != nil {
+		return pipeline.Report{}, err
+	}
+	run := &pipeline.Run{
+		Env: cfg.Environment, Trigger: x.trigger, Spec: x.spec, Entities: x.spec.Entities,
+		Reason: x.reason, StartedBy: startedBy(), RetryOf: x.retryOf,
+	}
+	wh, err := openWarehouse(ctx, *cfg)
+	var unreachable *config.UnreachableError
+	if errors.As(err, &unreachable) {
+		return pipeline.Report{}, a.unrecorded(ctx, *cfg, run, err)
+	}
 	if err != nil {
 		return pipeline.Report{}, err
 	}
 	defer wh.Close()
-	var sources map[string]*pgxpool.Pool
-	if !opts.restore {
-		if sources, err = openSources(ctx, cfg, contracts); err != nil {
+	if x.spec.Kind == pipeline.KindFull || x.spec.Kind == pipeline.KindBackfill {
+		if err := sourcesConfigured(*cfg, contracts); err != nil {
 			return pipeline.Report{}, err
 		}
-	}
-	defer func() {
-		for _, p := range sources {
-			p.Close()
-		}
-	}()
-
-	runner := a.newRunner(cfg, wh)
-	run := &pipeline.Run{
-		Env: cfg.Environment, Trigger: opts.trigger, Mode: "full",
-		Entities: entityNames(contracts), Reason: opts.reason, StartedBy: startedBy(),
 	}
 	views, err := nssql.Views()
 	if err != nil {
 		return pipeline.Report{}, err
 	}
-	bq, closeBQ, err := openBigQuery(ctx, cfg)
+	bq, closeBQ, err := openBigQuery(ctx, *cfg)
 	if err != nil {
 		return pipeline.Report{}, err
 	}
 	defer closeBQ()
-	deps := steps.Deps{Sources: sources, Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize, ReconcileSQL: cfg.Run.Reconcile == "sql", Views: views, BigQuery: bq}
-	rep, err := runner.Do(ctx, run, cfg.Run.Deadline, func(ctx context.Context, run *pipeline.Run) ([]pipeline.Task, func(), error) {
-		if opts.restore {
-			var tasks []pipeline.Task
-			for _, c := range contracts {
-				tasks = append(tasks, steps.RestoreTask(run.ID, deps, c))
+	runner := a.newRunner(*cfg, wh)
+	engine := &steps.Engine{
+		Deps: steps.Deps{Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize,
+			ReconcileSQL: cfg.Run.Reconcile == "sql", Views: views, BigQuery: bq},
+		Ledger: runner.Ledger,
+	}
+	if x.progress != nil {
+		engine.Progress = x.progress
+	}
+	// Sources are opened inside the run, so that one that cannot be
+	// reached fails a recorded, notified run rather than nothing at all.
+	planner := func(ctx context.Context, run *pipeline.Run) (*pipeline.Plan, error) {
+		if x.spec.Kind == pipeline.KindFull || x.spec.Kind == pipeline.KindBackfill {
+			sources, err := openSources(ctx, *cfg, contracts)
+			if err != nil {
+				return nil, err
 			}
-			return tasks, func() {}, nil
+			engine.Deps.Sources = sources
 		}
-		plan, err := steps.NewPlan(ctx, run.ID, deps, contracts)
+		p, err := engine.Planner(x.spec)(ctx, run)
 		if err != nil {
-			return nil, nil, err
+			closeAll(engine.Deps.Sources)
+			return nil, err
 		}
-		run.SourceVersions = plan.SourceVersions
-		for _, f := range plan.Findings {
-			a.log.Warn("preflight: source changed, run continues", "finding", f.String())
+		inner := p.Close
+		p.Close = func() {
+			if inner != nil {
+				inner()
+			}
+			closeAll(engine.Deps.Sources)
 		}
-		return plan.Tasks, func() { plan.Close(context.WithoutCancel(ctx)) }, nil
-	})
+		for _, n := range p.Notes {
+			a.log.Warn(n)
+		}
+		return p, nil
+	}
+	rep, err := runner.Do(ctx, run, cfg.Run.Deadline, planner)
+	if x.progress != nil {
+		x.progress.Finish()
+	}
 	if errors.Is(err, pipeline.ErrLocked) {
 		return rep, withCode(exitLocked, err)
 	}
@@ -153,20 +184,38 @@ func (a *app) runPipeline(ctx context.Context, cfg config.Config, opts runOption
 	}
 	printReport(a, rep)
 	if bq == nil {
-		fmt.Fprintf(a.stdout, "BigQuery: off (no bigquery.project configured); the Parquet files are in %s\n", spoolRunDir(cfg, rep.Run.ID))
+		fmt.Fprintln(a.stdout, "BigQuery: off (no bigquery.project configured)")
 	} else {
 		fmt.Fprintf(a.stdout, "BigQuery: dataset %s.%s\n", cfg.BigQuery.Project, cfg.BigQuery.Dataset)
 	}
+	return rep, exitFor(rep)
+}
+
+// exitFor is the exit code of a finished run, as documented.
+func exitFor(rep pipeline.Report) error {
 	switch rep.Status {
 	case pipeline.StatusSucceeded:
-		return rep, nil
+		return nil
 	case pipeline.StatusRefused:
-		return rep, withCode(exitRefused, fmt.Errorf("run %d refused: %w", rep.Run.ID, rep.Err))
+		return withCode(exitRefused, fmt.Errorf("run %d refused: %w", rep.Run.ID, rep.Err))
 	case pipeline.StatusAborted:
-		return rep, withCode(exitAborted, fmt.Errorf("run %d aborted: %w", rep.Run.ID, rep.Err))
+		return withCode(exitAborted, fmt.Errorf("run %d aborted: %w", rep.Run.ID, rep.Err))
 	default:
-		return rep, withCode(exitFailed, fmt.Errorf("run %d failed: %w", rep.Run.ID, rep.Err))
+		return withCode(exitFailed, fmt.Errorf("run %d failed: %w", rep.Run.ID, rep.Err))
 	}
+}
+
+// unrecorded reports a run that could not start because the warehouse —
+// which holds the ledger — did not answer: the notifiers still hear of it,
+// and a line in the spool directory's unrecorded-runs.jsonl keeps it for
+// the record. It is a failed run: exit 1.
+func (a *app) unrecorded(ctx context.Context, cfg config.Config, run *pipeline.Run, cause error) error {
+	runner := &pipeline.Runner{Log: a.log, Notifiers: notifiers(cfg, a.log), NotifyBackoff: 2 * time.Second}
+	run.StartedAt = time.Now()
+	if err := runner.NotifyUnrecorded(ctx, run, cause, cfg.Spool.Dir); err != nil {
+		a.log.Error("could not keep the unrecorded run in the spool directory", "err", err)
+	}
+	return withCode(exitFailed, fmt.Errorf("the run could not start, and is not in the ledger: %w", cause))
 }
 
 func printReport(a *app, rep pipeline.Report) {
@@ -177,6 +226,11 @@ func printReport(a *app, rep pipeline.Report) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(a.stdout, "run %d %s in %s\n", rep.Run.ID, rep.Status, rep.Elapsed.Round(10*time.Millisecond))
+	n := pipeline.NotificationOf(&rep.Run, rep)
+	fmt.Fprintln(a.stdout, n.Changed)
+	if rep.Status != pipeline.StatusSucceeded {
+		fmt.Fprintln(a.stdout, n.NextAction)
+	}
 }
 
 // newRunner is a runner configured for the warehouse.
@@ -211,25 +265,11 @@ func notifiers(cfg config.Config, log *slog.Logger) []pipeline.Notifier {
 	return out
 }
 
-func spoolRunDir(cfg config.Config, runID int64) string {
-	dir, err := filepath.Abs(filepath.Dir(spool.Path(cfg.Spool.Dir, runID, "x")))
-	if err != nil {
-		return cfg.Spool.Dir
-	}
-	return dir
-}
-
+// selectContracts are the contracts of the named entities (all when none).
 func selectContracts(entities []string) ([]*schemas.Contract, error) {
-	if len(entities) == 0 {
-		return schemas.All(), nil
-	}
-	var out []*schemas.Contract
-	for _, name := range entities {
-		c, err := schemas.Lookup(name)
-		if err != nil {
-			return nil, fmt.Errorf("--entity: %w", err)
-		}
-		out = append(out, c)
+	out, err := steps.Contracts(pipeline.Spec{Entities: entities})
+	if err != nil {
+		return nil, fmt.Errorf("--entity: %w", err)
 	}
 	return out, nil
 }
@@ -260,7 +300,7 @@ func openWarehouse(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error
 	// and its clean-up.
 	wh, err := cfg.Warehouse.Open(ctx, "warehouse.url", false, 2*cfg.Run.Parallelism+3)
 	if err != nil {
-		return nil, withCode(exitUsage, err)
+		return nil, withCode(openExit(err), err)
 	}
 	want, err := nssql.LatestVersion()
 	if err != nil {
@@ -285,6 +325,18 @@ func openWarehouse(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error
 	return wh, nil
 }
 
+// sourcesConfigured checks that every source the contracts read is
+// configured: a missing URL is a usage error, found before any run starts.
+func sourcesConfigured(cfg config.Config, contracts []*schemas.Contract) error {
+	for _, c := range contracts {
+		if _, ok := cfg.Sources[c.Source]; !ok {
+			return withCode(exitUsage, &config.Error{Setting: "sources." + c.Source + ".url",
+				Problem: fmt.Sprintf("is required by entity %s (set it in the config file or NIGHTSHIFT_SOURCE_%s_URL)", c.Entity, strings.ToUpper(c.Source))})
+		}
+	}
+	return nil
+}
+
 func openSources(ctx context.Context, cfg config.Config, contracts []*schemas.Contract) (map[string]*pgxpool.Pool, error) {
 	pools := map[string]*pgxpool.Pool{}
 	for _, c := range contracts {
@@ -301,11 +353,21 @@ func openSources(ctx context.Context, cfg config.Config, contracts []*schemas.Co
 		p, err := db.Open(ctx, "sources."+c.Source+".url", true, cfg.Run.Parallelism+2)
 		if err != nil {
 			closeAll(pools)
-			return nil, withCode(exitUsage, err)
+			return nil, withCode(openExit(err), err)
 		}
 		pools[c.Source] = p
 	}
 	return pools, nil
+}
+
+// openExit is the exit code of a database that could not be opened: a
+// configuration mistake is a usage error, an outage a failure.
+func openExit(err error) int {
+	var unreachable *config.UnreachableError
+	if errors.As(err, &unreachable) {
+		return exitFailed
+	}
+	return exitUsage
 }
 
 func closeAll(pools map[string]*pgxpool.Pool) {

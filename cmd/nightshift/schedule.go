@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -50,10 +51,11 @@ flight cleanly and exits.`,
 				Grace:     grace,
 				Log:       a.log,
 				Fire: func(ctx context.Context, s schedules.Schedule, at time.Time) (pipeline.Status, error) {
-					rep, err := a.runPipeline(ctx, cfg, runOptions{
-						entities: s.Entities, reason: pipeline.ScheduleReason(s.Name), trigger: pipeline.TriggerSchedule,
+					rep, err := a.execute(ctx, &cfg, execution{
+						spec:   pipeline.Spec{Kind: pipeline.KindFull, Entities: s.Entities},
+						reason: pipeline.ScheduleReason(s.Name), trigger: pipeline.TriggerSchedule,
 					})
-					if rep.Status != "" {
+					if rep.Status != "" && !errors.Is(err, pipeline.ErrLocked) {
 						return rep.Status, nil
 					}
 					return "", err

@@ -46,10 +46,22 @@ func (d Database) Open(ctx context.Context, setting string, readOnly bool, conns
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
-		return nil, &Error{Setting: setting, Problem: fmt.Sprintf("cannot connect: %s", redact(err.Error(), d.Password))}
+		return nil, &UnreachableError{Setting: setting, Problem: fmt.Sprintf("cannot connect: %s", redact(err.Error(), d.Password)), Err: err}
 	}
 	return pool, nil
 }
+
+// UnreachableError is a database that is configured but did not answer: an
+// outage, not a mistake in the configuration, so a run that meets it is a
+// failed run that must be reported, not a usage error.
+type UnreachableError struct {
+	Setting string
+	Problem string
+	Err     error
+}
+
+func (e *UnreachableError) Error() string { return e.Setting + ": " + e.Problem }
+func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // redact hides a password should a driver ever quote it.
 func redact(msg, password string) string {

@@ -44,9 +44,7 @@ func TestMetricsExposeRunsStepsRowsAndRetries(t *testing.T) {
 		}},
 	}}}
 	run := &pipeline.Run{Env: "test", Trigger: pipeline.TriggerSchedule, Mode: "full", Entities: []string{"trainees"}, StartedBy: "t"}
-	_, err := runner.Do(context.Background(), run, time.Minute, func(context.Context, *pipeline.Run) ([]pipeline.Task, func(), error) {
-		return tasks, func() {}, nil
-	})
+	_, err := runner.Do(context.Background(), run, time.Minute, pipeline.StageOnly(tasks...))
 	require.NoError(t, err)
 
 	srv := httptest.NewServer(m.Handler())

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/pgbinary"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
@@ -75,9 +76,19 @@ func Stream(ctx context.Context, q Querier, c *schemas.Contract, opts Options, e
 	defer rows.Close()
 
 	fields := c.Fields()
+	if len(rows.FieldDescriptions()) == 0 {
+		// pgx reports a query the server refused (a revoked grant, a
+		// missing column, a lost connection) only when the rows are read:
+		// surface the server's error, with its SQLSTATE, rather than the
+		// empty column list it leaves behind.
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return reconcile.Checksum{}, fmt.Errorf("extract %s: query: %w", c.Entity, err)
+		}
+	}
 	decoders, err := checkWire(fields, rows.FieldDescriptions())
 	if err != nil {
-		return reconcile.Checksum{}, fmt.Errorf("extract %s: %w", c.Entity, err)
+		return reconcile.Checksum{}, pipeline.MarkPermanent(fmt.Errorf("extract %s: %w", c.Entity, err))
 	}
 	rb := newRowBuilder(c, decoders, batchSize, mem)
 	defer rb.release()

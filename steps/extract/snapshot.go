@@ -2,10 +2,14 @@ package extract
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -76,3 +80,78 @@ func quoteLiteral(s string) string {
 // Tx is the exporting transaction, for reading the source's catalog at the
 // snapshot. It must not be used concurrently with other calls.
 func (s *Snapshot) Tx() pgx.Tx { return s.tx }
+
+// Source is a source's snapshot for a whole run, renewed when lost: a
+// snapshot lives only as long as the transaction that exported it, so a
+// restarted server or a dropped connection ends it, and every later join
+// fails with "invalid snapshot identifier". Source exports a fresh one
+// then; the entities read before keep the data of the old one, and each
+// read learns the snapshot it got, for the ledger.
+type Source struct {
+	pool *pgxpool.Pool
+	mu   sync.Mutex
+	cur  *Snapshot
+}
+
+// OpenSource exports the run's first snapshot of the source.
+func OpenSource(ctx context.Context, pool *pgxpool.Pool) (*Source, error) {
+	snap, err := OpenSnapshot(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{pool: pool, cur: snap}, nil
+}
+
+// Current is the snapshot readers join now.
+func (s *Source) Current() *Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur
+}
+
+// Begin starts a read-only transaction on conn at the source's snapshot,
+// exporting a new snapshot if the current one was lost.
+func (s *Source) Begin(ctx context.Context, conn *pgxpool.Conn) (pgx.Tx, *Snapshot, error) {
+	snap := s.Current()
+	tx, err := snap.Begin(ctx, conn)
+	if err == nil || !lostSnapshot(err) {
+		return tx, snap, err
+	}
+	if snap, err = s.renew(ctx, snap); err != nil {
+		return nil, nil, err
+	}
+	tx, err = snap.Begin(ctx, conn)
+	return tx, snap, err
+}
+
+// renew replaces the lost snapshot, once however many readers found it
+// lost.
+func (s *Source) renew(ctx context.Context, lost *Snapshot) (*Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != lost {
+		return s.cur, nil
+	}
+	fresh, err := OpenSnapshot(ctx, s.pool)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s was lost, and a new one could not be exported: %w", lost.ID, err)
+	}
+	lost.Close(context.WithoutCancel(ctx))
+	s.cur = fresh
+	return fresh, nil
+}
+
+// Close ends the current snapshot.
+func (s *Source) Close(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cur.Close(ctx)
+}
+
+// lostSnapshot recognises a join refused because the exporting transaction
+// is gone (SQLSTATE 22023, invalid_parameter_value, on SET TRANSACTION
+// SNAPSHOT).
+func lostSnapshot(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == pgerrcode.InvalidParameterValue
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/steps/spool"
 )
 
@@ -90,28 +91,36 @@ func (l *Load) LoadDaily(ctx context.Context, observed time.Time) (int64, error)
 	} else if err != nil {
 		return 0, fmt.Errorf("bigquery %s: %w", DailyTable(c.Entity), classify(err))
 	}
-	f, err := os.Open(file.Path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	src := bigquery.NewReaderSource(f)
-	src.SourceFormat = bigquery.Parquet
-	src.Schema = schema
-	loader := ds.Table(DailyTable(c.Entity) + "$" + day.Format("20060102")).LoaderFrom(src)
-	loader.WriteDisposition = bigquery.WriteTruncate
-	loader.CreateDisposition = bigquery.CreateNever
-	loader.SchemaUpdateOptions = []string{"ALLOW_FIELD_ADDITION"}
-	loader.JobID = l.jobID("daily")
-	loader.Location = l.Location
-	loader.Labels = l.Labels
-	status, err := l.run(ctx, loader.JobID, loader.Run)
+	dailyID := JobID(l.RunID, c.Entity, "daily")
+	status, jobID, err := l.runOnce(ctx, dailyID, func(ctx context.Context, id string) (*bigquery.Job, error) {
+		f, err := os.Open(file.Path)
+		if err != nil {
+			return nil, pipeline.MarkPermanent(err)
+		}
+		defer f.Close()
+		src := bigquery.NewReaderSource(f)
+		src.SourceFormat = bigquery.Parquet
+		src.Schema = schema
+		loader := ds.Table(DailyTable(c.Entity) + "$" + day.Format("20060102")).LoaderFrom(src)
+		loader.WriteDisposition = bigquery.WriteTruncate
+		loader.CreateDisposition = bigquery.CreateNever
+		loader.SchemaUpdateOptions = []string{"ALLOW_FIELD_ADDITION"}
+		loader.JobID = id
+		loader.Location = l.Location
+		loader.Labels = l.Labels
+		return loader.Run(ctx)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("bigquery %s: %w", DailyTable(c.Entity), err)
 	}
-	stats, _ := status.Statistics.Details.(*bigquery.LoadStatistics)
-	if stats == nil || stats.OutputRows != file.Rows {
-		return 0, fmt.Errorf("bigquery %s: the load wrote a different number of rows than the file has (%d)", DailyTable(c.Entity), file.Rows)
+	rows, ok := outputRows(status)
+	if !ok {
+		// Without statistics the partition cannot be counted apart from the
+		// rest of the table: say so, with the job to look at.
+		return 0, pipeline.MarkPermanent(fmt.Errorf("bigquery %s: load job %s reported no statistics; check its partition by hand", DailyTable(c.Entity), jobID))
 	}
-	return stats.OutputRows, nil
+	if rows != file.Rows {
+		return 0, pipeline.MarkPermanent(fmt.Errorf("bigquery %s: load job %s wrote %d rows, the file has %d", DailyTable(c.Entity), jobID, rows, file.Rows))
+	}
+	return rows, nil
 }

@@ -1,8 +1,10 @@
 // Package loadbigquery loads an entity's spool file into BigQuery with a
 // load job: free, atomic, and idempotent with WRITE_TRUNCATE, unlike
-// streaming inserts. Before each load the current table is copied to
-// <entity>__previous, so that a load can be undone; personal data is hashed
-// or left out first, as the contract and the policy say.
+// streaming inserts. Before a run's load the current table is copied to
+// <entity>__previous, once per run, so that a load can be undone; personal
+// data is hashed or left out first, as the contract and the policy say.
+// Every job id is derived from the run whose data it moves (runOnce), so a
+// retried publish converges to the same tables.
 package loadbigquery
 
 import (
@@ -40,10 +42,10 @@ type Target struct {
 // Load is one load of one entity.
 type Load struct {
 	Target
-	Contract  *schemas.Contract
-	File      spool.File
+	Contract *schemas.Contract
+	File     spool.File
+	// RunID is the run whose extract File is: the jobs' ids derive from it.
 	RunID     int64
-	Attempt   int
 	BatchSize int
 	Mem       memory.Allocator
 }
@@ -79,8 +81,16 @@ func (l *Load) Run(ctx context.Context) (Result, error) {
 	}
 	want := tableSchema(c, l.PII)
 	table := ds.Table(c.Entity)
-	res := Result{JobID: l.jobID("load")}
+	loadID := JobID(l.RunID, c.Entity, "load")
+	// A load of this run that already succeeded is the result: copying the
+	// table to __previous now would overwrite the version it replaced.
+	if status, done, err := l.succeeded(ctx, loadID); err != nil {
+		return Result{}, fmt.Errorf("bigquery %s: %w", c.Entity, err)
+	} else if done {
+		return l.result(ctx, table, loadID, status, file)
+	}
 	md, err := table.Metadata(ctx)
+	kept := false
 	switch {
 	case isNotFound(err):
 		err = table.Create(ctx, &bigquery.TableMetadata{Schema: want, Description: c.Description, Labels: l.Labels})
@@ -96,82 +106,73 @@ func (l *Load) Run(ctx context.Context) (Result, error) {
 		if err := l.keepPrevious(ctx, ds, table); err != nil {
 			return Result{}, fmt.Errorf("bigquery %s: keep previous version: %w", c.Entity, err)
 		}
-		res.KeptPrevious = true
+		kept = true
 	}
 
-	f, err := os.Open(file.Path)
-	if err != nil {
-		return Result{}, fmt.Errorf("bigquery %s: %w", c.Entity, err)
-	}
-	defer f.Close()
-	src := bigquery.NewReaderSource(f)
-	src.SourceFormat = bigquery.Parquet
-	src.Schema = want
-	src.ParquetOptions = &bigquery.ParquetOptions{EnableListInference: true}
-	loader := table.LoaderFrom(src)
-	// WRITE_TRUNCATE replaces the rows and the schema together, in one
-	// atomic step; the schema sent is the contract's, with its descriptions.
-	loader.WriteDisposition = bigquery.WriteTruncate
-	loader.CreateDisposition = bigquery.CreateNever
-	loader.DecimalTargetTypes = []bigquery.DecimalTargetType{bigquery.NumericTargetType, bigquery.BigNumericTargetType}
-	loader.JobID = res.JobID
-	loader.Location = l.Location
-	loader.Labels = l.Labels
-	if l.ChunkSize > 0 {
-		loader.MediaOptions = []googleapi.MediaOption{googleapi.ChunkSize(l.ChunkSize)}
-	}
-	status, err := l.run(ctx, res.JobID, loader.Run)
+	status, jobID, err := l.runOnce(ctx, loadID, func(ctx context.Context, id string) (*bigquery.Job, error) {
+		f, err := os.Open(file.Path)
+		if err != nil {
+			return nil, pipeline.MarkPermanent(err)
+		}
+		defer f.Close()
+		src := bigquery.NewReaderSource(f)
+		src.SourceFormat = bigquery.Parquet
+		src.Schema = want
+		src.ParquetOptions = &bigquery.ParquetOptions{EnableListInference: true}
+		loader := table.LoaderFrom(src)
+		// WRITE_TRUNCATE replaces the rows and the schema together, in one
+		// atomic step; the schema sent is the contract's, with its descriptions.
+		loader.WriteDisposition = bigquery.WriteTruncate
+		loader.CreateDisposition = bigquery.CreateNever
+		loader.DecimalTargetTypes = []bigquery.DecimalTargetType{bigquery.NumericTargetType, bigquery.BigNumericTargetType}
+		loader.JobID = id
+		loader.Location = l.Location
+		loader.Labels = l.Labels
+		if l.ChunkSize > 0 {
+			loader.MediaOptions = []googleapi.MediaOption{googleapi.ChunkSize(l.ChunkSize)}
+		}
+		return loader.Run(ctx)
+	})
 	if err != nil {
 		return Result{}, fmt.Errorf("bigquery %s: load: %w", c.Entity, err)
 	}
-	stats, ok := status.Statistics.Details.(*bigquery.LoadStatistics)
-	if !ok || stats.OutputRows != file.Rows {
-		got := int64(-1)
-		if ok {
-			got = stats.OutputRows
+	res, err := l.result(ctx, table, jobID, status, file)
+	res.KeptPrevious = kept
+	return res, err
+}
+
+// result checks what a load job wrote against the file it loaded: the
+// job's statistics, or, when BigQuery sent none, the table's row count.
+func (l *Load) result(ctx context.Context, table *bigquery.Table, jobID string, status *bigquery.JobStatus, file spool.File) (Result, error) {
+	c := l.Contract
+	rows, ok := outputRows(status)
+	if !ok {
+		md, err := table.Metadata(ctx)
+		if err != nil {
+			return Result{}, fmt.Errorf("bigquery %s: load job %s reported no statistics, and the table could not be read: %w", c.Entity, jobID, classify(err))
 		}
-		return Result{}, pipeline.MarkPermanent(fmt.Errorf("bigquery %s: load job %s wrote %d rows, the spool file has %d", c.Entity, res.JobID, got, file.Rows))
+		rows = int64(md.NumRows)
 	}
-	res.Rows, res.Bytes = stats.OutputRows, file.Bytes
-	return res, nil
+	if rows != file.Rows {
+		return Result{}, pipeline.MarkPermanent(fmt.Errorf("bigquery %s: load job %s wrote %d rows, the spool file has %d", c.Entity, jobID, rows, file.Rows))
+	}
+	return Result{Rows: rows, Bytes: file.Bytes, JobID: jobID}, nil
 }
 
-// keepPrevious copies the table to __previous, replacing the copy before.
+// keepPrevious copies the table to __previous, replacing the copy before,
+// once per run: the copy job's id is the run's, so a retry that finds it
+// done does not copy again.
 func (l *Load) keepPrevious(ctx context.Context, ds *bigquery.Dataset, table *bigquery.Table) error {
-	copier := ds.Table(PreviousTable(l.Contract.Entity)).CopierFrom(table)
-	copier.WriteDisposition = bigquery.WriteTruncate
-	copier.CreateDisposition = bigquery.CreateIfNeeded
-	copier.JobID = l.jobID("keep_previous")
-	copier.Location = l.Location
-	copier.Labels = l.Labels
-	_, err := l.run(ctx, copier.JobID, copier.Run)
+	_, _, err := l.runOnce(ctx, JobID(l.RunID, l.Contract.Entity, "keep_previous"), func(ctx context.Context, id string) (*bigquery.Job, error) {
+		copier := ds.Table(PreviousTable(l.Contract.Entity)).CopierFrom(table)
+		copier.WriteDisposition = bigquery.WriteTruncate
+		copier.CreateDisposition = bigquery.CreateIfNeeded
+		copier.JobID = id
+		copier.Location = l.Location
+		copier.Labels = l.Labels
+		return copier.Run(ctx)
+	})
 	return err
-}
-
-// run starts a job under a deterministic id and waits for it. A job the
-// client could not confirm starting (the insert of a job with media is
-// never retried) may exist already: a duplicate id means "look it up".
-func (l *Load) run(ctx context.Context, id string, start func(context.Context) (*bigquery.Job, error)) (*bigquery.JobStatus, error) {
-	job, err := start(ctx)
-	if isDuplicate(err) {
-		job, err = l.Client.JobFromIDLocation(ctx, id, l.Location)
-	}
-	if err != nil {
-		return nil, classify(err)
-	}
-	status, err := job.Wait(ctx)
-	if err != nil {
-		return nil, classify(err)
-	}
-	// Wait succeeds when the job ran to its end, even if the job failed.
-	if err := status.Err(); err != nil {
-		return nil, classify(fmt.Errorf("job %s: %w", id, err))
-	}
-	return status, nil
-}
-
-func (l *Load) jobID(kind string) string {
-	return fmt.Sprintf("nightshift_run%d_%s_%s_attempt%d", l.RunID, l.Contract.Entity, kind, l.Attempt)
 }
 
 func (l *Load) ensureDataset(ctx context.Context, ds *bigquery.Dataset) error {

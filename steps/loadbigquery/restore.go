@@ -7,30 +7,59 @@ import (
 	"cloud.google.com/go/bigquery"
 )
 
-// Restore puts <entity>__previous back in place of the entity's BigQuery
-// table and keeps the table it replaces as the new __previous, with three
-// copy jobs, each atomic: current → __restoring, __previous → current,
-// __restoring → __previous.
-func Restore(ctx context.Context, t Target, entity string, runID int64, attempt int) error {
-	ds := t.Client.Dataset(t.Dataset)
-	cur, prev, tmp := ds.Table(entity), ds.Table(PreviousTable(entity)), ds.Table(entity+"__restoring")
-	if _, err := prev.Metadata(ctx); err != nil {
-		return fmt.Errorf("bigquery restore %s: %s: %w", entity, PreviousTable(entity), classify(err))
+// Restore puts back, in BigQuery, the version of the entity's table that
+// the warehouse's restore put back: the one kept in slot (previous or
+// discarded). The current table is first copied to __discarded, so the
+// restore can be undone like the warehouse's. Every copy job's id derives
+// from the restore run, so a retried restore awaits the jobs an earlier
+// attempt started and converges to the same tables; an empty slot means
+// the version is already current.
+func Restore(ctx context.Context, t Target, entity, slot string, runID int64) error {
+	if slot == "" {
+		return nil
 	}
-	l := &Load{Target: t}
-	for i, step := range []struct{ dst, src *bigquery.Table }{{tmp, cur}, {cur, prev}, {prev, tmp}} {
-		copier := step.dst.CopierFrom(step.src)
-		copier.WriteDisposition = bigquery.WriteTruncate
-		copier.CreateDisposition = bigquery.CreateIfNeeded
-		copier.JobID = fmt.Sprintf("nightshift_run%d_%s_restore%d_attempt%d", runID, entity, i+1, attempt)
-		copier.Location = t.Location
-		copier.Labels = t.Labels
-		if _, err := l.run(ctx, copier.JobID, copier.Run); err != nil {
+	ds := t.Client.Dataset(t.Dataset)
+	cur, disc := ds.Table(entity), ds.Table(DiscardedTable(entity))
+	src := ds.Table(PreviousTable(entity))
+	if slot == "discarded" {
+		src = disc
+	}
+	steps := []struct {
+		kind     string
+		dst, src *bigquery.Table
+	}{{"restore_keep", disc, cur}, {"restore", cur, src}}
+	if slot == "discarded" {
+		// Swapping current and discarded needs a third table in between.
+		tmp := ds.Table(entity + "__restoring")
+		steps = []struct {
+			kind     string
+			dst, src *bigquery.Table
+		}{{"restore_hold", tmp, cur}, {"restore", cur, disc}, {"restore_keep", disc, tmp}}
+	}
+	if _, err := src.Metadata(ctx); err != nil && !isNotFound(err) {
+		return fmt.Errorf("bigquery restore %s: %w", entity, classify(err))
+	}
+	for _, step := range steps {
+		_, _, err := t.runOnce(ctx, JobID(runID, entity, step.kind), func(ctx context.Context, id string) (*bigquery.Job, error) {
+			copier := step.dst.CopierFrom(step.src)
+			copier.WriteDisposition = bigquery.WriteTruncate
+			copier.CreateDisposition = bigquery.CreateIfNeeded
+			copier.JobID = id
+			copier.Location = t.Location
+			copier.Labels = t.Labels
+			return copier.Run(ctx)
+		})
+		if err != nil {
 			return fmt.Errorf("bigquery restore %s: %w", entity, err)
 		}
 	}
-	if err := tmp.Delete(ctx); err != nil && !isNotFound(err) {
-		return fmt.Errorf("bigquery restore %s: %w", entity, classify(err))
+	if slot == "discarded" {
+		if err := ds.Table(entity + "__restoring").Delete(ctx); err != nil && !isNotFound(err) {
+			return fmt.Errorf("bigquery restore %s: %w", entity, classify(err))
+		}
 	}
 	return nil
 }
+
+// DiscardedTable is where a restore keeps the version it took out.
+func DiscardedTable(entity string) string { return entity + "__discarded" }

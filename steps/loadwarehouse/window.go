@@ -43,53 +43,122 @@ func (w Window) Where() (string, []any) {
 	return clause, args
 }
 
-// ReplaceWindow replaces, in one transaction, the rows of the entity's
-// table in the window with the rows of a filled staging table (a backfill
-// chunk, staged as WindowStaging; staged is the digest of its rows). The
-// staging table is checked against the source first, so the table is never
-// left with half a window.
-func (l *Load) ReplaceWindow(ctx context.Context, staged reconcile.Checksum, w Window) (Result, error) {
+// BackfillTable names the staging table where a backfill gathers its
+// chunks until it publishes; it outlives a failed or aborted run, so that
+// the backfill resumes where it stopped.
+func BackfillTable(entity string) string { return entity + "__backfill" }
+
+// Accumulate moves a filled chunk staging table (WindowStaging; staged is
+// the digest of its rows) into the backfill's table, replacing the rows of
+// the chunk's window there, in one transaction: a chunk is in it whole or
+// not at all. The chunk is checked against the source first.
+func (l *Load) Accumulate(ctx context.Context, staged reconcile.Checksum, w Window) error {
 	c := l.Contract
 	conn, err := l.Pool.Acquire(ctx)
 	if err != nil {
-		return Result{}, fmt.Errorf("backfill %s: %w", c.Entity, err)
+		return fmt.Errorf("backfill %s: %w", c.Entity, err)
 	}
 	defer conn.Release()
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", quote(l.Schema, c.Entity)).Scan(&exists); err != nil {
-		return Result{}, fmt.Errorf("backfill %s: %w", c.Entity, err)
-	}
-	if !exists {
-		l.DropStaging()
-		return Result{}, fmt.Errorf("backfill %s: %w", c.Entity, ErrNoTable)
-	}
-	// No primary key on the window's staging table: the INSERT into the
-	// keyed table below proves the keys unique.
+	// No primary key on the chunk's staging table: the merge's primary key
+	// proves the keys unique.
 	if err := l.verify(ctx, conn, staged, false); err != nil {
 		l.DropStaging()
-		return Result{}, fmt.Errorf("backfill %s: %w", c.Entity, err)
+		return fmt.Errorf("backfill %s: %w", c.Entity, err)
 	}
-	res := Result{Rows: staged.Rows}
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '30s'"); err != nil {
+		acc, staging := quote(StagingSchema, BackfillTable(c.Entity)), quote(StagingSchema, l.staging())
+		if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (LIKE %s)", acc, staging)); err != nil {
 			return err
 		}
-		target, staging := quote(l.Schema, c.Entity), quote(StagingSchema, l.Staging)
 		where, args := w.Where()
-		tag, err := tx.Exec(ctx, "DELETE FROM "+target+" WHERE "+where, args...)
-		if err != nil {
+		if _, err := tx.Exec(ctx, "DELETE FROM "+acc+" WHERE "+where, args...); err != nil {
 			return err
 		}
-		res.Previous = tag.RowsAffected()
-		if _, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", target, c.CopyColumns(), c.CopyColumns(), staging)); err != nil {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", acc, c.CopyColumns(), c.CopyColumns(), staging)); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "DROP TABLE "+staging)
+		_, err := tx.Exec(ctx, "DROP TABLE "+staging)
 		return err
 	})
 	if err != nil {
 		l.DropStaging()
-		return Result{}, fmt.Errorf("backfill %s: replace %s %d..%d: %w", c.Entity, w.Key, w.Lo, w.Hi, err)
+		return fmt.Errorf("backfill %s: stage %s %d..%d: %w", c.Entity, w.Key, w.Lo, w.Hi, err)
 	}
-	return res, nil
+	return nil
+}
+
+// HasBackfill reports whether the entity's backfill table exists, and how
+// many rows it holds.
+func (l *Load) HasBackfill(ctx context.Context) (bool, error) {
+	var ok bool
+	err := l.Pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", quote(StagingSchema, BackfillTable(l.Contract.Entity))).Scan(&ok)
+	return ok, err
+}
+
+// DropBackfill removes the backfill's table: a new backfill starts afresh.
+func (l *Load) DropBackfill(ctx context.Context) error {
+	_, err := l.Pool.Exec(ctx, "DROP TABLE IF EXISTS "+quote(StagingSchema, BackfillTable(l.Contract.Entity)))
+	return err
+}
+
+// Merged is what a backfill's merge staged.
+type Merged struct {
+	// Rows is the rows of the new table, Kept those of the current table
+	// outside the window, Backfilled those the backfill read.
+	Rows, Kept, Backfilled int64
+}
+
+// MergeBackfill stages the entity's new table: the current table's rows
+// outside the backfill's window w, and the backfill's rows. The publish
+// swaps it in like any other load, so the current table becomes
+// __previous and the backfill can be restored away.
+func (l *Load) MergeBackfill(ctx context.Context, w Window) (Merged, error) {
+	c := l.Contract
+	var m Merged
+	conn, err := l.Pool.Acquire(ctx)
+	if err != nil {
+		return m, fmt.Errorf("backfill %s: %w", c.Entity, err)
+	}
+	defer conn.Release()
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", quote(l.Schema, c.Entity)).Scan(&exists); err != nil {
+		return m, fmt.Errorf("backfill %s: %w", c.Entity, err)
+	}
+	if !exists {
+		return m, fmt.Errorf("backfill %s: %w", c.Entity, ErrNoTable)
+	}
+	staging, acc, target := quote(StagingSchema, l.staging()), quote(StagingSchema, BackfillTable(c.Entity)), quote(l.Schema, c.Entity)
+	where, args := w.Where()
+	batch := &pgx.Batch{}
+	batch.Queue("DROP TABLE IF EXISTS " + staging)
+	for _, stmt := range c.CreateTableSQL(StagingSchema, l.staging()) {
+		batch.Queue(stmt)
+	}
+	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+		return m, fmt.Errorf("backfill %s: create staging: %w", c.Entity, err)
+	}
+	err = func() error {
+		// coalesce: a row whose window column is NULL is outside the window.
+		tag, err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE NOT coalesce((%s), false)",
+			staging, c.CopyColumns(), c.CopyColumns(), target, where), args...)
+		if err != nil {
+			return err
+		}
+		m.Kept = tag.RowsAffected()
+		tag, err = conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", staging, c.CopyColumns(), c.CopyColumns(), acc))
+		if err != nil {
+			return err
+		}
+		m.Backfilled = tag.RowsAffected()
+		m.Rows = m.Kept + m.Backfilled
+		batch := &pgx.Batch{}
+		batch.Queue(c.AddPrimaryKeySQL(StagingSchema, l.staging()))
+		batch.Queue("ANALYZE " + staging)
+		return conn.SendBatch(ctx, batch).Close()
+	}()
+	if err != nil {
+		l.DropStaging()
+		return m, fmt.Errorf("backfill %s: merge: %w", c.Entity, err)
+	}
+	return m, nil
 }

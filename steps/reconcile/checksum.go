@@ -12,9 +12,9 @@ import (
 
 // Checksum summarises a set of rows independently of their order.
 type Checksum struct {
-	Rows int64
+	Rows int64 `json:"rows"`
 	// Sum is the decimal sum of a 64-bit hash of every row.
-	Sum string
+	Sum string `json:"sum"`
 }
 
 func (c Checksum) String() string { return fmt.Sprintf("%d rows, sum %s", c.Rows, c.Sum) }

@@ -24,12 +24,12 @@ import (
 
 // File describes a finished spool file.
 type File struct {
-	Path string
-	Rows int64
+	Path string `json:"path"`
+	Rows int64  `json:"rows"`
 	// Bytes is the size of the file and SHA256 its digest, recorded in the
 	// ledger so that a load can prove it read the file the extract wrote.
-	Bytes  int64
-	SHA256 string
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
 }
 
 // Path is where the spool file of an entity in a run lives.

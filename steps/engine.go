@@ -1,0 +1,217 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/schemas"
+	"github.com/dfe-nightshift/nightshift/steps/loadwarehouse"
+)
+
+// Engine knows what each kind of run means: it turns a spec into a plan,
+// and a finished run into the spec that retries it. The CLI only parses
+// flags into a spec and hands it here.
+type Engine struct {
+	Deps   Deps
+	Ledger *pipeline.Ledger
+	// Progress, when set, is told a backfill's rows to stage (total) at
+	// planning, then each chunk's rows as it is staged.
+	Progress interface {
+		Start(total int64)
+		Add(rows int64)
+	}
+}
+
+// ErrNothingToRetry says a run left nothing undone.
+var ErrNothingToRetry = errors.New("nothing to retry")
+
+// Contracts are the contracts of the spec's entities.
+func Contracts(spec pipeline.Spec) ([]*schemas.Contract, error) {
+	if len(spec.Entities) == 0 {
+		return schemas.All(), nil
+	}
+	var out []*schemas.Contract
+	for _, name := range spec.Entities {
+		c, err := schemas.Lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Planner plans a run of spec.
+func (e *Engine) Planner(spec pipeline.Spec) pipeline.Planner {
+	return func(ctx context.Context, run *pipeline.Run) (*pipeline.Plan, error) {
+		contracts, err := Contracts(spec)
+		if err != nil {
+			return nil, pipeline.MarkPermanent(err)
+		}
+		switch spec.Kind {
+		case pipeline.KindFull, "":
+			return NewPlan(ctx, run.ID, e.Deps, contracts)
+		case pipeline.KindRestore:
+			return RestorePlan(run.ID, e.Deps, contracts, spec.RestoreRun), nil
+		case pipeline.KindBackfill:
+			return e.backfill(ctx, run, spec, contracts)
+		case pipeline.KindPropagate:
+			return e.propagate(ctx, spec, contracts)
+		}
+		return nil, pipeline.MarkPermanent(fmt.Errorf("unknown kind of run %q", spec.Kind))
+	}
+}
+
+// Window parses a backfill spec's window.
+func Window(spec pipeline.Spec) (Backfill, error) {
+	var b Backfill
+	var err error
+	if (spec.From == "") != (spec.To == "") {
+		return b, errors.New("--from and --to go together: give both, or neither for the whole entity")
+	}
+	if spec.From == "" {
+		return b, nil
+	}
+	if b.From, err = time.Parse(time.DateOnly, spec.From); err != nil {
+		return b, fmt.Errorf("--from %q: want YYYY-MM-DD", spec.From)
+	}
+	if b.To, err = time.Parse(time.DateOnly, spec.To); err != nil {
+		return b, fmt.Errorf("--to %q: want YYYY-MM-DD", spec.To)
+	}
+	return b, nil
+}
+
+// BackfillChunks plans the chunks of a backfill spec, and which of them an
+// earlier attempt (before runID; 0: any) at the same backfill already
+// staged (resumed is that attempt's run, 0 if none).
+func (e *Engine) BackfillChunks(ctx context.Context, spec pipeline.Spec, runID int64) (c *schemas.Contract, b Backfill, chunks []Chunk, done map[string]bool, resumed int64, err error) {
+	if len(spec.Entities) != 1 {
+		return nil, b, nil, nil, 0, errors.New("a backfill reloads exactly one entity")
+	}
+	if c, err = schemas.Lookup(spec.Entities[0]); err != nil {
+		return nil, b, nil, nil, 0, err
+	}
+	if b, err = Window(spec); err != nil {
+		return nil, b, nil, nil, 0, err
+	}
+	pool, ok := e.Deps.Sources[c.Source]
+	if !ok {
+		return nil, b, nil, nil, 0, fmt.Errorf("source %q is not configured", c.Source)
+	}
+	if chunks, err = PlanBackfill(ctx, pool, c, b, spec.ChunkRows); err != nil {
+		return nil, b, nil, nil, 0, err
+	}
+	if resumed, done, err = e.Ledger.Checkpoints(ctx, spec.Mode(), runID); err != nil {
+		return nil, b, nil, nil, 0, err
+	}
+	// Checkpoints mean something only while the chunks they staged are
+	// still gathered in the backfill's table.
+	load := &loadwarehouse.Load{Pool: e.Deps.Warehouse, Contract: c}
+	has, err := load.HasBackfill(ctx)
+	if err != nil {
+		return nil, b, nil, nil, 0, fmt.Errorf("backfill %s: %w", c.Entity, err)
+	}
+	if !has {
+		resumed, done = 0, nil
+	}
+	return c, b, chunks, done, resumed, nil
+}
+
+func (e *Engine) backfill(ctx context.Context, run *pipeline.Run, spec pipeline.Spec, _ []*schemas.Contract) (*pipeline.Plan, error) {
+	c, b, chunks, done, resumed, err := e.BackfillChunks(ctx, spec, run.ID)
+	if err != nil {
+		return nil, pipeline.MarkPermanent(err)
+	}
+	if resumed == 0 {
+		// A new backfill: whatever an abandoned one gathered is not ours.
+		if err := (&loadwarehouse.Load{Pool: e.Deps.Warehouse, Contract: c}).DropBackfill(ctx); err != nil {
+			return nil, fmt.Errorf("backfill %s: %w", c.Entity, err)
+		}
+	}
+	var total int64
+	for _, ch := range chunks {
+		if !done[ch.Name()] {
+			total += ch.EstimatedRows
+		}
+	}
+	var progress func(int64)
+	if e.Progress != nil {
+		e.Progress.Start(total)
+		progress = e.Progress.Add
+	}
+	p := BackfillPlan(run.ID, e.Deps, c, b, chunks, done, progress)
+	if resumed != 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("resumes backfill run %d: %d of %d chunks already staged", resumed, len(done), len(chunks)))
+	}
+	return p, nil
+}
+
+// propagate plans the BigQuery half of a run whose warehouse publish
+// committed: the same jobs, under the data run's ids, so that what an
+// earlier attempt finished is found, not done again.
+func (e *Engine) propagate(ctx context.Context, spec pipeline.Spec, contracts []*schemas.Contract) (*pipeline.Plan, error) {
+	if e.Deps.BigQuery == nil {
+		return nil, pipeline.MarkPermanent(errors.New("BigQuery is not configured (bigquery.project): there is nothing to finish"))
+	}
+	data, err := e.Ledger.Get(ctx, spec.DataRun)
+	if err != nil {
+		return nil, err
+	}
+	p := &pipeline.Plan{}
+	if data.Spec.Kind == pipeline.KindRestore {
+		restored := &Restores{}
+		if err := e.Ledger.Output(ctx, data.ID, pipeline.RunEntity, "publish", restored); err != nil {
+			return nil, pipeline.MarkPermanent(err)
+		}
+		for _, c := range contracts {
+			p.Propagate = append(p.Propagate, pipeline.Task{Entity: c.Entity, Steps: []pipeline.Step{
+				&restoreBigQueryStep{d: e.Deps, entity: c.Entity, runID: data.ID, restored: restored},
+			}})
+		}
+		return p, nil
+	}
+	for _, c := range contracts {
+		en := &entity{runID: data.ID, deps: e.Deps, contract: c}
+		if err := e.Ledger.Output(ctx, data.ID, c.Entity, "extract", &en.out); err != nil {
+			return nil, pipeline.MarkPermanent(err)
+		}
+		p.Propagate = append(p.Propagate, pipeline.Task{Entity: c.Entity, Steps: []pipeline.Step{&loadBigQueryStep{en}}})
+	}
+	return p, nil
+}
+
+// RetrySpec is what `nightshift retry ID` runs: the same kind of run with
+// the same scope — a backfill resumes from its checkpoints, a restore
+// restores the same version — or, when the run's warehouse publish
+// committed but BigQuery did not get all of it, the rest of its BigQuery
+// publish.
+func (e *Engine) RetrySpec(ctx context.Context, id int64) (pipeline.Spec, pipeline.RunRecord, error) {
+	rec, err := e.Ledger.Get(ctx, id)
+	if err != nil {
+		return pipeline.Spec{}, rec, err
+	}
+	spec := rec.Spec
+	if spec.Kind == "" {
+		// Recorded before runs kept their spec: a full run.
+		spec = pipeline.Spec{Kind: pipeline.KindFull, Entities: rec.Entities}
+	}
+	switch {
+	case rec.Status == pipeline.StatusRunning:
+		return spec, rec, fmt.Errorf("run %d is still running", id)
+	case rec.Status == pipeline.StatusSucceeded:
+		return spec, rec, fmt.Errorf("run %d succeeded: %w", id, ErrNothingToRetry)
+	case rec.Published || spec.Kind == pipeline.KindPropagate:
+		if rec.Propagated || e.Deps.BigQuery == nil {
+			return spec, rec, fmt.Errorf("run %d published everything it had to: %w", id, ErrNothingToRetry)
+		}
+		data := rec.ID
+		if spec.Kind == pipeline.KindPropagate {
+			data = spec.DataRun
+		}
+		return pipeline.Spec{Kind: pipeline.KindPropagate, Entities: spec.Entities, DataRun: data}, rec, nil
+	}
+	return spec, rec, nil
+}

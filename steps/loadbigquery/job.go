@@ -1,0 +1,128 @@
+package loadbigquery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"cloud.google.com/go/bigquery"
+
+	"github.com/dfe-nightshift/nightshift/pipeline"
+)
+
+// maxGenerations caps how many times a job of one run is started again
+// after failing: it bounds a publish that BigQuery keeps refusing, on top
+// of the runner's own attempts.
+const maxGenerations = 5
+
+// JobID is the id of a job of a run: derived from the run whose data it
+// moves, never from the attempt, so that every attempt of that run — in
+// this process or a later `nightshift retry` — finds the job an earlier one
+// started instead of running it again.
+func JobID(runID int64, entity, kind string) string {
+	return fmt.Sprintf("nightshift_run%d_%s_%s", runID, entity, kind)
+}
+
+// generation is the id of the gen-th job for id: the first is id itself.
+func generation(id string, gen int) string {
+	if gen == 1 {
+		return id
+	}
+	return fmt.Sprintf("%s_r%d", id, gen)
+}
+
+// starter starts a job under the given id.
+type starter func(ctx context.Context, id string) (*bigquery.Job, error)
+
+// errJobFailed marks a job that an earlier attempt started and that
+// failed: the next generation may be started.
+var errJobFailed = errors.New("job failed")
+
+// await returns the job id's outcome if a job of that id exists: it waits
+// for one still running (its attempt gave up before it finished), and
+// reports one that ended.
+func (t Target) await(ctx context.Context, id string) (*bigquery.JobStatus, bool, error) {
+	job, err := t.Client.JobFromIDLocation(ctx, id, t.Location)
+	if isNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, classify(err)
+	}
+	status, err := job.Wait(ctx)
+	if err != nil {
+		return nil, true, classify(err)
+	}
+	if err := status.Err(); err != nil {
+		return status, true, fmt.Errorf("%w: job %s: %w", errJobFailed, id, classify(err))
+	}
+	return status, true, nil
+}
+
+// Succeeded returns the status of the job of id that succeeded, if one
+// did.
+func (t Target) succeeded(ctx context.Context, id string) (*bigquery.JobStatus, bool, error) {
+	for gen := 1; gen <= maxGenerations; gen++ {
+		status, found, err := t.await(ctx, generation(id, gen))
+		switch {
+		case !found:
+			return nil, false, nil
+		case errors.Is(err, errJobFailed):
+			continue
+		case err != nil:
+			return nil, false, err
+		}
+		return status, true, nil
+	}
+	return nil, false, nil
+}
+
+// runOnce is the one way nightshift runs a BigQuery job: at most one job
+// of id succeeds, however often it is called. A job of id that exists is
+// awaited, not started again; one that failed is followed by a new
+// generation (id_r2, …); a job this call starts is awaited, and its
+// failure returned, classified, for the runner to retry.
+func (t Target) runOnce(ctx context.Context, id string, start starter) (*bigquery.JobStatus, string, error) {
+	for gen := 1; gen <= maxGenerations; gen++ {
+		jid := generation(id, gen)
+		status, found, err := t.await(ctx, jid)
+		switch {
+		case found && errors.Is(err, errJobFailed):
+			continue
+		case found:
+			return status, jid, err
+		}
+		job, err := start(ctx, jid)
+		if isDuplicate(err) {
+			// The insert reached BigQuery but its answer did not reach us.
+			job, err = t.Client.JobFromIDLocation(ctx, jid, t.Location)
+		}
+		if err != nil {
+			return nil, jid, classify(err)
+		}
+		status, err = job.Wait(ctx)
+		if err != nil {
+			return nil, jid, classify(err)
+		}
+		// Wait succeeds when the job ran to its end, even if the job failed.
+		if err := status.Err(); err != nil {
+			return status, jid, classify(fmt.Errorf("job %s: %w", jid, err))
+		}
+		return status, jid, nil
+	}
+	return nil, id, pipeline.MarkPermanent(fmt.Errorf("job %s failed %d times; see the jobs in the BigQuery console", id, maxGenerations))
+}
+
+// outputRows is the rows a load job wrote, from its statistics. A job
+// resource without them (BigQuery does not promise them) is reported, not
+// trusted: ok is false.
+func outputRows(status *bigquery.JobStatus) (int64, bool) {
+	if status == nil || status.Statistics == nil {
+		return 0, false
+	}
+	stats, ok := status.Statistics.Details.(*bigquery.LoadStatistics)
+	if !ok || stats == nil {
+		return 0, false
+	}
+	return stats.OutputRows, true
+}
