@@ -271,33 +271,6 @@ func (l *Ledger) Recent(ctx context.Context, limit int) ([]RunSummary, error) {
 	return out, nil
 }
 
-// Unfinished returns the entities of a run that did not succeed: those
-// whose result is not succeeded, or all of them if the run never recorded
-// results (it died).
-func (l *Ledger) Unfinished(ctx context.Context, runID int64) (Run, []string, error) {
-	var run Run
-	var status string
-	var results map[string]string
-	err := l.pool.QueryRow(ctx, `SELECT id, env, trigger, entities, status, results FROM nightshift.runs WHERE id = $1`, runID).
-		Scan(&run.ID, &run.Env, &run.Trigger, &run.Entities, &status, &results)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return run, nil, fmt.Errorf("run %d does not exist", runID)
-	}
-	if err != nil {
-		return run, nil, fmt.Errorf("ledger: run %d: %w", runID, err)
-	}
-	if status == string(StatusRunning) {
-		return run, nil, fmt.Errorf("run %d is still running", runID)
-	}
-	var out []string
-	for _, e := range run.Entities {
-		if results[e] != string(StatusSucceeded) {
-			out = append(out, e)
-		}
-	}
-	return run, out, nil
-}
-
 // LastScheduledSuccess is when the last successful run of a schedule
 // started (zero if none).
 func (l *Ledger) LastScheduledSuccess(ctx context.Context, schedule string) (time.Time, error) {

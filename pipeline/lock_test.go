@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/pipeline/notify"
 )
 
 // blockingStep waits until its context ends, after saying it started.
@@ -23,6 +24,8 @@ func blockingStep(started chan<- struct{}) *stepFunc {
 func TestSecondRunIsRefusedNamingTheHolder(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	hook := newReceiver(t, 0)
+	b.runner.Notifiers = []pipeline.Notifier{&notify.Webhook{URL: hook.srv.URL}}
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan struct{})
 	done := make(chan pipeline.Report)
@@ -46,6 +49,12 @@ func TestSecondRunIsRefusedNamingTheHolder(t *testing.T) {
 	var status string
 	require.NoError(t, b.wh.QueryRow(context.Background(), "SELECT status FROM nightshift.runs WHERE id = $1", second.ID).Scan(&status))
 	require.Equal(t, "refused", status)
+	got := hook.notifications(t)
+	require.Len(t, got, 1, "someone asked for the refused run: they hear it did not happen")
+	require.Equal(t, second.ID, got[0].RunID)
+	require.Equal(t, pipeline.StatusRefused, got[0].Status)
+	require.Contains(t, got[0].NextAction, "Another run holds the warehouse")
+	require.Contains(t, got[0].Changed, "Nothing was changed")
 
 	cancel()
 	require.Equal(t, pipeline.StatusAborted, (<-done).Status)
@@ -99,13 +108,14 @@ func TestDeadRunsAreMarkedAbandoned(t *testing.T) {
 	require.Contains(t, *msg, "the process running it died")
 	require.Equal(t, []string{"a/extract#1 aborted"}, b.attempts(t, dead.ID))
 
-	run, entities, err := b.runner.Ledger.Unfinished(ctx, dead.ID)
+	rec, err := b.runner.Ledger.Get(ctx, dead.ID)
 	require.NoError(t, err)
-	require.Equal(t, pipeline.TriggerSchedule, run.Trigger)
-	require.Equal(t, []string{"a", "b"}, entities, "a dead run left every entity unfinished")
+	require.Equal(t, pipeline.TriggerSchedule, rec.Trigger)
+	require.Equal(t, pipeline.StatusAbandoned, rec.Status)
+	require.False(t, rec.Published, "a dead run that never published changed nothing")
 
-	// The next run notices nothing more to abandon, and records which of
-	// its entities failed, for nightshift retry.
+	// The next run notices nothing more to abandon, and records how each
+	// of its entities ended.
 	fail := &stepFunc{name: "extract", fn: func(context.Context, int) (pipeline.Outcome, error) {
 		return pipeline.Outcome{}, pipeline.MarkPermanent(errors.New("bad"))
 	}}
@@ -113,7 +123,33 @@ func TestDeadRunsAreMarkedAbandoned(t *testing.T) {
 		pipeline.Task{Entity: "a", Steps: []pipeline.Step{&stepFunc{name: "extract", fn: ok(1)}}},
 		pipeline.Task{Entity: "b", Steps: []pipeline.Step{fail}})
 	require.Empty(t, rep.Abandoned)
-	_, entities, err = b.runner.Ledger.Unfinished(ctx, rep.Run.ID)
+	var results map[string]string
+	require.NoError(t, b.wh.QueryRow(ctx, "SELECT results FROM nightshift.runs WHERE id = $1", rep.Run.ID).Scan(&results))
+	require.Equal(t, map[string]string{"a": "succeeded", "b": "failed"}, results)
+}
+
+// A dead run is reported once, however many processes find it: `runs`,
+// `retry` and the next run all look, and the ledger lets one of them send.
+func TestAbandonedRunIsNotifiedOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hook := newReceiver(t, 0)
+	b.runner.Notifiers = []pipeline.Notifier{&notify.Webhook{URL: hook.srv.URL}}
+	ctx := context.Background()
+	dead := &pipeline.Run{Env: "test", Trigger: pipeline.TriggerSchedule, Entities: []string{"a"}, StartedBy: "cron"}
+	require.NoError(t, b.runner.Ledger.Start(ctx, dead))
+	ids, err := b.runner.Ledger.SweepAbandoned(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []string{"b"}, entities)
+	b.runner.NotifyAbandoned(ctx, ids)
+	b.runner.NotifyAbandoned(ctx, ids) // a second process that found the same run
+	b.do(t, ctx, pipeline.Task{Entity: "a", Steps: []pipeline.Step{&stepFunc{name: "extract", fn: ok(1)}}})
+	var abandoned []pipeline.Notification
+	for _, n := range hook.notifications(t) {
+		if n.RunID == dead.ID {
+			abandoned = append(abandoned, n)
+		}
+	}
+	require.Len(t, abandoned, 1)
+	require.Equal(t, pipeline.StatusAbandoned, abandoned[0].Status)
+	require.Contains(t, abandoned[0].Changed, "Nothing was changed")
 }

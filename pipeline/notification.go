@@ -52,7 +52,7 @@ type EntityNotice struct {
 // Title is a one-line summary for chat messages.
 func (n Notification) Title() string {
 	env := n.Env
-	if strings.EqualFold(env, "production") {
+	if IsProduction(env) {
 		env = "PRODUCTION"
 	}
 	var rows int64
@@ -111,7 +111,7 @@ func changed(run *Run, rep Report) string {
 		case len(reached) == 0:
 			bigquery = " BigQuery was not changed."
 		default:
-			bigquery = fmt.Sprintf(" BigQuery was updated for %s but still holds the previous data for %s.", strings.Join(reached, ", "), strings.Join(missed, ", "))
+			bigquery = fmt.Sprintf(" BigQuery was updated for %s but still holds the previous data for %s.", names(reached), strings.Join(missed, ", "))
 		}
 	}
 	switch {
@@ -123,10 +123,19 @@ func changed(run *Run, rep Report) string {
 	case !rep.Published:
 		return "Nothing was changed: the warehouse and BigQuery are as they were before the run."
 	case run.Spec.Kind == KindRestore:
-		return fmt.Sprintf("The warehouse's tables of %s were restored to an earlier version in one transaction.%s", strings.Join(run.Entities, ", "), bigquery)
+		return fmt.Sprintf("The warehouse's tables of %s were restored to an earlier version in one transaction.%s", names(run.Entities), bigquery)
 	}
 	return fmt.Sprintf("The warehouse holds this run's data for %s, published in one transaction (the versions it replaced are kept as __previous).%s",
-		strings.Join(run.Entities, ", "), bigquery)
+		names(run.Entities), bigquery)
+}
+
+// names lists a few entities by name, and many by number: a sentence
+// should fit on a screen.
+func names(entities []string) string {
+	if len(entities) > 4 {
+		return fmt.Sprintf("%d entities", len(entities))
+	}
+	return strings.Join(entities, ", ")
 }
 
 func nextAction(run *Run, rep Report) string {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -99,4 +100,75 @@ func TestAbortDuringTheSwapLeavesTheWarehouseAsItWas(t *testing.T) {
 		require.NoError(t, b.wh.QueryRow(ctx, "SELECT to_regclass($1)::text", leftover).Scan(&table))
 		require.Nil(t, table, leftover)
 	}
+}
+
+// publishAttempts lists the publish's attempts as status and class.
+func publishAttempts(t *testing.T, wh *pgxpool.Pool, runID int64) []string {
+	t.Helper()
+	rows, err := wh.Query(context.Background(), `
+		SELECT status || coalesce(' ' || error_class, '') FROM nightshift.step_runs
+		WHERE run_id = $1 AND step = 'publish' ORDER BY attempt`, runID)
+	require.NoError(t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return out
+}
+
+// An analyst's query that outlasts the publish's lock timeout delays the
+// publish, which is retried, and never blocks it for good.
+func TestLongAnalystQueryDelaysThePublish(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.deps.LockTimeout = 100 * time.Millisecond
+	b.runner.Retry = pipeline.RetryPolicy{MaxAttempts: 10, BaseDelay: 50 * time.Millisecond, MaxDelay: 100 * time.Millisecond}
+	require.Equal(t, pipeline.StatusSucceeded, b.run(t, &samples).Status)
+	_, err := b.src.Exec(context.Background(), "UPDATE samples SET code = 42 WHERE id = 1")
+	require.NoError(t, err)
+
+	release := pgtest.HoldLock(t, b.wh, "reporting.samples", "ACCESS SHARE")
+	done := b.runAsync(t)
+	pgtest.WaitForBlocked(t, b.wh, "LOCK TABLE")
+	time.Sleep(300 * time.Millisecond)
+	release()
+	rep := <-done
+	require.Equal(t, pipeline.StatusSucceeded, rep.Status, "%v", rep.Err)
+	attempts := publishAttempts(t, b.wh, rep.Run.ID)
+	require.Greater(t, len(attempts), 1, "the publish timed out on its lock at least once")
+	require.Equal(t, "failed transient", attempts[0])
+	require.Equal(t, "succeeded", attempts[len(attempts)-1])
+	require.Equal(t, checksum(t, b.src, samples.SourceChecksumSQL()), checksum(t, b.wh, samples.ChecksumSQL("reporting.samples")))
+}
+
+// A reader that takes its locks piecemeal — a table, then a view over it —
+// can deadlock with the publish, which takes the view then the table. The
+// server breaks the deadlock; if it picks the publish, the publish is
+// retried. Either way the run publishes, whole.
+func TestDeadlockWithAReaderIsSurvived(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.runner.Retry = pipeline.RetryPolicy{MaxAttempts: 5, BaseDelay: 50 * time.Millisecond, MaxDelay: 100 * time.Millisecond}
+	require.Equal(t, pipeline.StatusSucceeded, b.run(t, &samples).Status)
+	_, err := b.src.Exec(context.Background(), "UPDATE samples SET code = 7 WHERE id = 1")
+	require.NoError(t, err)
+
+	ctx := context.Background()
+	reader, err := b.wh.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = reader.Rollback(ctx) }()
+	_, err = reader.Exec(ctx, "SELECT count(*) FROM reporting.samples")
+	require.NoError(t, err)
+	done := b.runAsync(t)
+	pgtest.WaitForBlocked(t, b.wh, "LOCK TABLE")
+	// The publish holds the view and waits for the table; the reader now
+	// wants the view.
+	_, readErr := reader.Exec(ctx, "SELECT count(*) FROM reporting.sample_codes")
+	_ = reader.Rollback(ctx)
+	rep := <-done
+	require.Equal(t, pipeline.StatusSucceeded, rep.Status, "%v", rep.Err)
+	attempts := publishAttempts(t, b.wh, rep.Run.ID)
+	require.Equal(t, "succeeded", attempts[len(attempts)-1])
+	if readErr == nil {
+		require.Equal(t, "failed transient", attempts[0], "if the reader was not the victim, the publish was")
+	}
+	require.Equal(t, checksum(t, b.src, samples.SourceChecksumSQL()), checksum(t, b.wh, samples.ChecksumSQL("reporting.samples")))
 }

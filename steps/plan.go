@@ -47,6 +47,8 @@ type Deps struct {
 	// what the warehouse stored, independent of nightshift's code, for two
 	// more scans of each table (run.reconcile: sql).
 	ReconcileSQL bool
+	// LockTimeout bounds the publish's wait for each lock (0: the default).
+	LockTimeout time.Duration
 }
 
 // NewPlan opens one snapshot per source the contracts read from, checks

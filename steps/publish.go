@@ -91,7 +91,7 @@ func publish(ctx context.Context, d Deps, runID int64, entities []string, change
 		return nil
 	}
 	err = pgx.BeginFunc(ctx, d.Warehouse, func(tx pgx.Tx) error {
-		p := &loadwarehouse.Publisher{Tx: tx, Schema: d.Schema, RunID: runID, Views: d.Views}
+		p := &loadwarehouse.Publisher{Tx: tx, Schema: d.Schema, RunID: runID, Views: d.Views, LockTimeout: d.LockTimeout}
 		if err := p.Begin(ctx, entities); err != nil {
 			return err
 		}

@@ -77,6 +77,14 @@ backfill or a restore --confirm production too.`,
 			if err != nil {
 				return err
 			}
+			// A run whose process died is still marked running until someone
+			// looks: the retry does, and reports it, as `runs` would.
+			abandoned, err := pipeline.NewLedger(wh).SweepAbandoned(cmd.Context())
+			if err != nil {
+				wh.Close()
+				return err
+			}
+			a.newRunner(cfg, wh).NotifyAbandoned(cmd.Context(), abandoned)
 			engine := &steps.Engine{Ledger: pipeline.NewLedger(wh)}
 			if cfg.BigQuery.Enabled() {
 				// Only whether BigQuery is on matters to the retry's spec.

@@ -87,6 +87,14 @@ func TestBackfillReloadsOneWindowOfOneEntityAndResumes(t *testing.T) {
 
 	_, err = wh.Exec(ctx, "DROP EVENT TRIGGER block_third; ALTER TABLE nightshift_staging.trainees__backfill DROP CONSTRAINT block_third")
 	require.NoError(t, err)
+	// Retried in production, the backfill is guarded like the original.
+	prod := []string{"NIGHTSHIFT_ENV=production"}
+	r = cli(t, prod, "--config", p.config, "retry", fmt.Sprint(first))
+	require.Equal(t, exitUsage, r.code, r.stderr)
+	require.Contains(t, r.stderr, "--reason is required")
+	r = cli(t, prod, "--config", p.config, "retry", fmt.Sprint(first), "--reason", "resume")
+	require.Equal(t, exitLocked, r.code, r.stderr)
+	require.Contains(t, r.stderr, "--confirm production")
 	r = cli(t, nil, "--config", p.config, "retry", fmt.Sprint(first), "--reason", "resume the surname fix")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Contains(t, r.stderr, fmt.Sprintf("resumes backfill run %d", first))

@@ -131,7 +131,7 @@ func (a *app) loadConfig() (config.Config, error) {
 }
 
 func (a *app) announce(env string) {
-	if strings.EqualFold(env, "production") || strings.EqualFold(env, "prod") {
+	if pipeline.IsProduction(env) {
 		fmt.Fprintf(a.stderr, "\x1b[1;41;97m ENVIRONMENT: %s \x1b[0m  (changes here affect live reporting)\n", strings.ToUpper(env))
 		return
 	}

@@ -128,7 +128,7 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pip
 	runner := a.newRunner(*cfg, wh)
 	engine := &steps.Engine{
 		Deps: steps.Deps{Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize,
-			ReconcileSQL: cfg.Run.Reconcile == "sql", Views: views, BigQuery: bq},
+			ReconcileSQL: cfg.Run.Reconcile == "sql", Views: views, BigQuery: bq, LockTimeout: cfg.Run.LockTimeout},
 		Ledger: runner.Ledger,
 	}
 	if x.progress != nil {

@@ -28,7 +28,7 @@ how long it took. --json prints the same as a JSON array, for scripts.`,
 			if limit < 1 {
 				return withCode(exitUsage, fmt.Errorf("--limit must be at least 1"))
 			}
-			_, wh, err := a.warehouse(cmd.Context())
+			cfg, wh, err := a.warehouse(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -41,6 +41,9 @@ how long it took. --json prints the same as a JSON array, for scripts.`,
 			for _, id := range abandoned {
 				fmt.Fprintf(a.stderr, "note: run %d had died without finishing; it is now marked abandoned\n", id)
 			}
+			// Whoever finds a dead run reports it; the ledger makes sure
+			// only one process does.
+			a.newRunner(cfg, wh).NotifyAbandoned(cmd.Context(), abandoned)
 			runs, err := ledger.Recent(cmd.Context(), limit)
 			if err != nil {
 				return err

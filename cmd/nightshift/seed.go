@@ -11,6 +11,7 @@ import (
 
 	"github.com/dfe-nightshift/nightshift/internal/config"
 	"github.com/dfe-nightshift/nightshift/internal/seed"
+	"github.com/dfe-nightshift/nightshift/pipeline"
 )
 
 func (a *app) seedCommand() *cobra.Command {
@@ -43,7 +44,7 @@ tables in an empty database. Never point this at a real service database.`,
 			if opts.Scale <= 0 {
 				return withCode(exitUsage, fmt.Errorf("--scale must be positive"))
 			}
-			if strings.EqualFold(cfg.Environment, "production") {
+			if pipeline.IsProduction(cfg.Environment) {
 				return withCode(exitLocked, fmt.Errorf("seed refuses to write synthetic data in environment %q", cfg.Environment))
 			}
 			for _, name := range sources {

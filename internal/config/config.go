@@ -99,6 +99,10 @@ type Run struct {
 	// AttemptTimeout bounds one attempt of a step; Deadline the whole run.
 	AttemptTimeout time.Duration `yaml:"attempt_timeout"`
 	Deadline       time.Duration `yaml:"deadline"`
+	// LockTimeout bounds how long the publish waits for analysts' queries
+	// to let go of the tables it swaps; it then fails and is retried, so a
+	// long query delays a publish without queueing every reader behind it.
+	LockTimeout time.Duration `yaml:"lock_timeout"`
 	// MemoryLimitMiB is the Go runtime's soft memory limit (0: none): near
 	// it the garbage collector works harder instead of letting the heap
 	// double. GOMEMLIMIT, when set, wins.
@@ -133,7 +137,7 @@ func Defaults() Config {
 		Run: Run{
 			BatchSize: 8192, Parallelism: 2, MaxAttempts: 3, Reconcile: "digest",
 			RetryBase: 5 * time.Second, RetryMax: 2 * time.Minute,
-			AttemptTimeout: 30 * time.Minute, Deadline: 2 * time.Hour, MemoryLimitMiB: 200,
+			AttemptTimeout: 30 * time.Minute, Deadline: 2 * time.Hour, MemoryLimitMiB: 200, LockTimeout: 10 * time.Second,
 		},
 	}
 }
@@ -249,7 +253,7 @@ func applyEnv(cfg *Config, env []string) error {
 
 func setRun(r *Run, name, value string) error {
 	ints := map[string]*int{"BATCH_SIZE": &r.BatchSize, "PARALLELISM": &r.Parallelism, "MAX_ATTEMPTS": &r.MaxAttempts, "MEMORY_LIMIT_MIB": &r.MemoryLimitMiB}
-	durations := map[string]*time.Duration{"RETRY_BASE": &r.RetryBase, "RETRY_MAX": &r.RetryMax, "ATTEMPT_TIMEOUT": &r.AttemptTimeout, "DEADLINE": &r.Deadline}
+	durations := map[string]*time.Duration{"RETRY_BASE": &r.RetryBase, "RETRY_MAX": &r.RetryMax, "ATTEMPT_TIMEOUT": &r.AttemptTimeout, "DEADLINE": &r.Deadline, "LOCK_TIMEOUT": &r.LockTimeout}
 	if p, ok := ints[name]; ok {
 		n, err := strconv.Atoi(value)
 		if err != nil {
@@ -335,6 +339,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Run.Deadline <= 0 {
 		bad("run.deadline", "must be positive")
+	}
+	if c.Run.LockTimeout < time.Millisecond {
+		bad("run.lock_timeout", "must be at least 1ms")
 	}
 	return errors.Join(errs...)
 }

@@ -27,14 +27,14 @@ func Restore(ctx context.Context, t Target, entity, slot string, runID int64) er
 	steps := []struct {
 		kind     string
 		dst, src *bigquery.Table
-	}{{"restore_keep", disc, cur}, {"restore", cur, src}}
+	}{{"discard", disc, cur}, {"restore", cur, src}}
 	if slot == "discarded" {
 		// Swapping current and discarded needs a third table in between.
 		tmp := ds.Table(entity + "__restoring")
 		steps = []struct {
 			kind     string
 			dst, src *bigquery.Table
-		}{{"restore_hold", tmp, cur}, {"restore", cur, disc}, {"restore_keep", disc, tmp}}
+		}{{"hold", tmp, cur}, {"restore", cur, disc}, {"discard", disc, tmp}}
 	}
 	if _, err := src.Metadata(ctx); err != nil && !isNotFound(err) {
 		return fmt.Errorf("bigquery restore %s: %w", entity, classify(err))

@@ -1,6 +1,7 @@
 package loadwarehouse
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,10 +19,10 @@ import (
 // the restore itself can be undone by naming that version's run.
 func DiscardedTable(entity string) string { return entity + "__discarded" }
 
-// LockTimeout bounds how long the publish waits for analysts' queries to
-// release the tables it swaps. It then fails, to be retried, rather than
-// queue every new reader behind it.
-const LockTimeout = 10 * time.Second
+// DefaultLockTimeout bounds how long the publish waits for analysts'
+// queries to release the tables it swaps. It then fails, to be retried,
+// rather than queue every new reader behind it.
+const DefaultLockTimeout = 10 * time.Second
 
 // Prepare checks a filled staging table (staged is the digest of the rows
 // copied into it) against the source, and builds its primary key and
@@ -55,6 +56,8 @@ type Publisher struct {
 	Schema string
 	RunID  int64
 	Views  []nssql.View
+	// LockTimeout is DefaultLockTimeout unless set.
+	LockTimeout time.Duration
 }
 
 // Begin prepares the transaction: it bounds lock waits and takes, in one
@@ -63,7 +66,7 @@ type Publisher struct {
 // way; a deadlock with a reader that takes its locks piecemeal is detected
 // by the server and the publish retried.
 func (p *Publisher) Begin(ctx context.Context, entities []string) error {
-	if _, err := p.Tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = '%dms'", LockTimeout.Milliseconds())); err != nil {
+	if _, err := p.Tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = '%dms'", cmp.Or(p.LockTimeout, DefaultLockTimeout).Milliseconds())); err != nil {
 		return err
 	}
 	var names []string

@@ -34,6 +34,9 @@ const (
 	// losslessly (int4 widened to int8): it passes and is reported.
 	Compatible  Kind = "compatible type change"
 	ColumnAdded Kind = "column added"
+	// NoPrivilege is a column that exists but the connecting role may not
+	// read: a revoked grant, not a schema change.
+	NoPrivilege Kind = "no privilege"
 )
 
 // Finding is one difference between a source and a contract.
@@ -45,7 +48,7 @@ type Finding struct {
 
 // Blocking says whether the finding stops the run.
 func (f Finding) Blocking() bool {
-	return f.Kind == VersionTooOld || f.Kind == TableMissing || f.Kind == ColumnMissing || f.Kind == TypeChanged
+	return f.Kind == VersionTooOld || f.Kind == TableMissing || f.Kind == ColumnMissing || f.Kind == TypeChanged || f.Kind == NoPrivilege
 }
 
 func (f Finding) String() string {
@@ -60,6 +63,8 @@ func (f Finding) String() string {
 		return fmt.Sprintf("source %s: column %s.%s is %s, entity %s expects %s", f.Source, f.Table, f.Column, f.Found, f.Entity, f.Expected)
 	case Compatible:
 		return fmt.Sprintf("source %s: column %s.%s is %s instead of %s; it still converts losslessly", f.Source, f.Table, f.Column, f.Found, f.Expected)
+	case NoPrivilege:
+		return fmt.Sprintf("source %s: no privilege to read column %s.%s (entity %s reads it): GRANT SELECT on it to nightshift's role", f.Source, f.Table, f.Column, f.Entity)
 	case ColumnAdded:
 		return fmt.Sprintf("source %s: column %s.%s (%s) is new and not in contract %s", f.Source, f.Table, f.Column, f.Found, f.Entity)
 	}
@@ -121,25 +126,38 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 			tables = append(tables, table)
 		}
 	}
+	// The catalog, not information_schema: information_schema hides the
+	// columns a role may not read, which would report a revoked grant as a
+	// missing table. A domain is reported as its base type, as
+	// information_schema's udt_name does.
 	rows, err := q.Query(ctx, `
-		SELECT table_name::text, column_name::text, udt_name::text
-		FROM information_schema.columns
-		WHERE table_schema = 'public' AND table_name = ANY($1)
-		ORDER BY table_name, ordinal_position`, tables)
+		SELECT c.relname::text, a.attname::text,
+		       (CASE WHEN t.typtype = 'd' THEN b.typname ELSE t.typname END)::text,
+		       has_column_privilege(c.oid, a.attnum, 'SELECT')
+		FROM pg_catalog.pg_class c
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+		LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
+		WHERE n.nspname = 'public' AND c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+		ORDER BY c.relname, a.attnum`, tables)
 	if err != nil {
-		return res, fmt.Errorf("preflight %s: read information_schema: %w", source, err)
+		return res, fmt.Errorf("preflight %s: read the catalog: %w", source, err)
 	}
-	live := map[string]map[string]string{} // table → column → udt_name
+	live := map[string]map[string]string{} // table → column → type name
+	readable := map[string]bool{}          // table.column → SELECT granted
 	var order []string                     // table.column in source order, for stable reports
 	for rows.Next() {
 		var table, column, udt string
-		if err := rows.Scan(&table, &column, &udt); err != nil {
+		var granted bool
+		if err := rows.Scan(&table, &column, &udt, &granted); err != nil {
 			return res, fmt.Errorf("preflight %s: %w", source, err)
 		}
 		if live[table] == nil {
 			live[table] = map[string]string{}
 		}
 		live[table][column] = udt
+		readable[table+"."+column] = granted
 		order = append(order, table+"."+column)
 	}
 	if err := rows.Err(); err != nil {
@@ -148,7 +166,7 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 
 	for _, c := range contracts {
 		if c.Query != "" {
-			res.Findings = append(res.Findings, checkReads(source, c, live)...)
+			res.Findings = append(res.Findings, checkReads(source, c, live, readable)...)
 		}
 		if res.Version < c.MinSchemaVersion {
 			found := res.Version
@@ -174,6 +192,8 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 			switch {
 			case !ok:
 				f.Kind = ColumnMissing
+			case !readable[c.Table+"."+name]:
+				f.Kind = NoPrivilege
 			case found == col.SourceType:
 				continue
 			case converts(found, col.Type):
@@ -195,7 +215,7 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 
 // checkReads checks that the columns a query entity reads exist. Their
 // types are the query's business: it casts what it returns.
-func checkReads(source string, c *schemas.Contract, live map[string]map[string]string) []Finding {
+func checkReads(source string, c *schemas.Contract, live map[string]map[string]string, readable map[string]bool) []Finding {
 	var out []Finding
 	for _, table := range slices.Sorted(maps.Keys(c.Reads)) {
 		cols, ok := live[table]
@@ -206,6 +226,8 @@ func checkReads(source string, c *schemas.Contract, live map[string]map[string]s
 		for _, col := range c.Reads[table] {
 			if _, ok := cols[col]; !ok {
 				out = append(out, Finding{Source: source, Entity: c.Entity, Table: table, Column: col, Kind: ColumnMissing, Expected: "a column its query reads"})
+			} else if !readable[table+"."+col] {
+				out = append(out, Finding{Source: source, Entity: c.Entity, Table: table, Column: col, Kind: NoPrivilege})
 			}
 		}
 	}
