@@ -46,6 +46,15 @@ var ErrDeadline = errors.New("run deadline exceeded")
 // notification goes out. If another run holds the lock, the refused run is
 // recorded and notified, and Do returns a *LockedError.
 func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan Planner) (Report, error) {
+	// Registered first, so run last: the plan's connections to the sources
+	// are closed after the run is recorded, notified and has let go of the
+	// lock, so that a source gone silent cannot hold up the next run.
+	var closePlan func()
+	defer func() {
+		if closePlan != nil {
+			closePlan()
+		}
+	}()
 	lock, err := r.Ledger.TryLock(ctx)
 	var locked *LockedError
 	if errors.As(err, &locked) {
@@ -115,9 +124,7 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 	if err != nil {
 		return finish(failure(err), err)
 	}
-	if p.Close != nil {
-		defer p.Close()
-	}
+	closePlan = p.Close
 	rep.Notes = p.Notes
 	if len(p.SourceVersions) > 0 {
 		run.SourceVersions = p.SourceVersions

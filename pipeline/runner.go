@@ -130,9 +130,10 @@ func (r *Runner) runStep(ctx context.Context, run *Run, entity string, step Step
 // error carrying the stack, so that a bug fails its step, visibly, instead of
 // the whole process.
 func (r *Runner) attempt(ctx context.Context, step Step, attempt int) (out Outcome, err error) {
+	actx := ctx
 	if r.Retry.AttemptTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, r.Retry.AttemptTimeout,
+		actx, cancel = context.WithTimeoutCause(ctx, r.Retry.AttemptTimeout,
 			fmt.Errorf("%s attempt %d timed out after %s: %w", step.Name(), attempt, r.Retry.AttemptTimeout, context.DeadlineExceeded))
 		defer cancel()
 	}
@@ -140,8 +141,16 @@ func (r *Runner) attempt(ctx context.Context, step Step, attempt int) (out Outco
 		if p := recover(); p != nil {
 			err = MarkPermanent(&PanicError{Value: p, Stack: string(debug.Stack())})
 		}
+		// Drivers report a cancelled context as "context deadline
+		// exceeded", which does not say which deadline: name the attempt's
+		// own, when it was the one that ended.
+		if err != nil && actx.Err() != nil && ctx.Err() == nil {
+			if cause := context.Cause(actx); cause != nil && !errors.Is(err, cause) {
+				err = fmt.Errorf("%w: %w", cause, err)
+			}
+		}
 	}()
-	return step.Run(ctx, attempt)
+	return step.Run(actx, attempt)
 }
 
 // PanicError is a panic inside a step.

@@ -200,7 +200,7 @@ func (s *chunkStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 	if err != nil {
 		return pipeline.Outcome{}, fmt.Errorf("backfill %s: %w", c.Entity, err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	defer rollback(ctx, tx)
 
 	win := backfillWindow(c, s.backfill, ch.Lo, ch.Hi)
 	where, args := win.Where()

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,7 +34,7 @@ func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 	if err != nil {
 		return pipeline.Outcome{}, fmt.Errorf("extract %s: %w", c.Entity, err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	defer rollback(ctx, tx)
 
 	w, err := spool.Create(e.deps.SpoolDir, e.runID, c, e.deps.Mem)
 	if err != nil {
@@ -64,6 +65,16 @@ func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 		Quarantined: len(out.quarantined), StagedRows: out.staged.Rows}
 	e.sourceSQL, e.staged = sourceSQL, &out.staged
 	return pipeline.Outcome{Rows: out.source.Rows, Bytes: out.file.Bytes, Checksum: out.source.Sum, Detail: e.out}, nil
+}
+
+// rollback ends a read-only source transaction, within a bound: after a
+// cancelled attempt the source may not answer at all.
+func rollback(ctx context.Context, tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := tx.Rollback(ctx); err != nil {
+		_ = tx.Conn().Close(ctx)
+	}
 }
 
 // sourceChecksumSQL checksums in SQL, at the extract's snapshot, the rows

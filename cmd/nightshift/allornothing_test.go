@@ -137,12 +137,14 @@ type faultPoint struct {
 
 var faultPoints = []faultPoint{
 	{name: "extract", arm: func(t *testing.T, p project, _ *bqtest.Server) (func(), func()) {
+		t.Helper()
 		// A lock on a source table: the trainees extract waits, the other
 		// entities stage.
 		release := pgtest.HoldLock(t, pgtest.Pool(t, p.src), "trainees", "ACCESS EXCLUSIVE")
 		return func() { waitForLock(t, p.src, "trainees") }, release
 	}},
 	{name: "staging", arm: func(t *testing.T, p project, _ *bqtest.Server) (func(), func()) {
+		t.Helper()
 		// The staged trainees table's primary key takes forever: the run is
 		// in its stage step, the extract done.
 		wh := pgtest.Pool(t, p.wh)
@@ -162,12 +164,14 @@ var faultPoints = []faultPoint{
 		}
 	}},
 	{name: "publish", arm: func(t *testing.T, p project, _ *bqtest.Server) (func(), func()) {
+		t.Helper()
 		// An analyst's query holds a reporting table: every entity is
 		// staged, and the publish waits for its locks.
 		release := pgtest.HoldLock(t, pgtest.Pool(t, p.wh), "reporting.trainees", "ACCESS SHARE")
 		return func() { pgtest.WaitForBlocked(t, pgtest.Pool(t, p.wh), "LOCK TABLE") }, release
 	}},
 	{name: "bigquery", published: true, arm: func(t *testing.T, _ project, fake *bqtest.Server) (func(), func()) {
+		t.Helper()
 		// The trainees load job is still running when the run is stopped;
 		// it finishes a few polls later, for the retry to find.
 		fake.DelayJob("nightshift_run2_trainees_load", 5)

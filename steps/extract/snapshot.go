@@ -60,9 +60,20 @@ func (s *Snapshot) Begin(ctx context.Context, conn *pgxpool.Conn) (pgx.Tx, error
 	return tx, nil
 }
 
-// Close ends the exporting transaction; joined transactions keep their view.
+// closeTimeout bounds the rollback that ends a snapshot: a source whose
+// network went silent must not keep a finished run, and its run lock,
+// waiting for an answer that will not come.
+const closeTimeout = 5 * time.Second
+
+// Close ends the exporting transaction; joined transactions keep their
+// view. If the source does not answer in time, the connection is closed
+// instead, which ends the transaction as surely.
 func (s *Snapshot) Close(ctx context.Context) {
-	_ = s.tx.Rollback(ctx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	if err := s.tx.Rollback(ctx); err != nil {
+		_ = s.conn.Conn().Close(ctx)
+	}
 	s.conn.Release()
 }
 
