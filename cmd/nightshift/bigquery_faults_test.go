@@ -79,34 +79,3 @@ func TestBigQueryJobFaultsConverge(t *testing.T) {
 		WHERE run_id = 2 AND entity = 'register_statuses' AND step = 'load-bigquery'`).Scan(&attempts))
 	require.Equal(t, 2, attempts, "the failed daily load was retried once")
 }
-
-// A restore whose copy job fails halfway is retried to the same end, and a
-// second restore changes nothing, in BigQuery as in the warehouse.
-func TestBigQueryRestoreIsSafeToRetry(t *testing.T) {
-	t.Parallel()
-	p := newProject(t, 0.05)
-	fake := bqtest.New(t)
-	config := withBigQueryConfig(t, p, fake, "hash")
-	env := []string{"NIGHTSHIFT_PII_HMAC_KEY=" + piiKey}
-	require.Equal(t, exitOK, cli(t, env, "--config", config, "run", "--entity", "trainees").code)
-	first := bigQueryState(t, fake)["trainees"]
-	_, err := pgtest.Pool(t, p.src).Exec(context.Background(), "UPDATE trainees SET last_name = 'Changed'")
-	require.NoError(t, err)
-	require.Equal(t, exitOK, cli(t, env, "--config", config, "run", "--entity", "trainees").code)
-	second := bigQueryState(t, fake)["trainees"]
-	require.NotEqual(t, first, second)
-
-	fake.FailJob("nightshift_run3_trainees_restore", "backendError", "copy failed")
-	r := cli(t, env, "--config", config, "restore", "--entity", "trainees", "--reason", "bad surnames")
-	require.Equal(t, exitOK, r.code, r.stderr)
-	state := bigQueryState(t, fake)
-	require.Equal(t, first, state["trainees"], "the previous version is back")
-	require.Equal(t, second, state["trainees__discarded"], "the replaced one is kept, copied once")
-	require.Equal(t, 1, fake.Executions("nightshift_run3_trainees_discard"))
-	require.Equal(t, 1, fake.Executions("nightshift_run3_trainees_restore"), "failed once")
-	require.Equal(t, 1, fake.Executions("nightshift_run3_trainees_restore_r2"))
-
-	r = cli(t, env, "--config", config, "restore", "--entity", "trainees", "--reason", "again")
-	require.Equal(t, exitOK, r.code, r.stderr)
-	require.Equal(t, state, bigQueryState(t, fake), "a second restore changes nothing")
-}

@@ -138,6 +138,8 @@ func TestBigQueryNeedsAKeyToHash(t *testing.T) {
 	require.NotContains(t, r.stderr, "short", "secrets are never printed")
 }
 
+// A restore in BigQuery follows the warehouse's, is safe to retry after a
+// failed copy job, and done twice is the same as once.
 func TestRestoreAlsoRestoresBigQuery(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, 0.05)
@@ -153,8 +155,13 @@ func TestRestoreAlsoRestoresBigQuery(t *testing.T) {
 	second, _ := fake.Table("analytics", "teacher_training", "trainees")
 	require.Less(t, len(second.Rows), firstRows)
 
+	// The copy that puts the old version back fails once: the restore is
+	// retried to the same end, without copying the current table twice.
+	fake.FailJob("nightshift_run3_trainees_restore", "backendError", "copy failed")
 	r := cli(t, env, "--config", config, "restore", "--entity", "trainees", "--reason", "half the trainees vanished")
 	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Equal(t, 1, fake.Executions("nightshift_run3_trainees_discard"))
+	require.Equal(t, 1, fake.Executions("nightshift_run3_trainees_restore_r2"))
 	restored, _ := fake.Table("analytics", "teacher_training", "trainees")
 	require.Len(t, restored.Rows, firstRows, "BigQuery has the previous version back")
 	discarded, _ := fake.Table("analytics", "teacher_training", "trainees__discarded")

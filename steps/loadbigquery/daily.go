@@ -92,24 +92,10 @@ func (l *Load) LoadDaily(ctx context.Context, observed time.Time) (int64, error)
 		return 0, fmt.Errorf("bigquery %s: %w", DailyTable(c.Entity), classify(err))
 	}
 	dailyID := JobID(l.RunID, c.Entity, "daily")
-	status, jobID, err := l.runOnce(ctx, dailyID, func(ctx context.Context, id string) (*bigquery.Job, error) {
-		f, err := os.Open(file.Path)
-		if err != nil {
-			return nil, pipeline.MarkPermanent(err)
-		}
-		defer f.Close()
-		src := bigquery.NewReaderSource(f)
-		src.SourceFormat = bigquery.Parquet
-		src.Schema = schema
-		loader := ds.Table(DailyTable(c.Entity) + "$" + day.Format("20060102")).LoaderFrom(src)
-		loader.WriteDisposition = bigquery.WriteTruncate
-		loader.CreateDisposition = bigquery.CreateNever
+	partition := ds.Table(DailyTable(c.Entity) + "$" + day.Format("20060102"))
+	status, jobID, err := l.runOnce(ctx, dailyID, l.loadFrom(file.Path, partition, schema, func(loader *bigquery.Loader) {
 		loader.SchemaUpdateOptions = []string{"ALLOW_FIELD_ADDITION"}
-		loader.JobID = id
-		loader.Location = l.Location
-		loader.Labels = l.Labels
-		return loader.Run(ctx)
-	})
+	}))
 	if err != nil {
 		return 0, fmt.Errorf("bigquery %s: %w", DailyTable(c.Entity), err)
 	}

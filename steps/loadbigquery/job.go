@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"cloud.google.com/go/bigquery"
+	"google.golang.org/api/googleapi"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
 )
@@ -125,4 +127,40 @@ func outputRows(status *bigquery.JobStatus) (int64, bool) {
 		return 0, false
 	}
 	return stats.OutputRows, true
+}
+
+// loadFrom starts a WRITE_TRUNCATE load of the Parquet file at path into
+// table (which must exist), declaring schema; set adjusts the loader.
+func (t Target) loadFrom(path string, table *bigquery.Table, schema bigquery.Schema, set func(*bigquery.Loader)) starter {
+	return func(ctx context.Context, id string) (*bigquery.Job, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, pipeline.MarkPermanent(err)
+		}
+		defer f.Close()
+		src := bigquery.NewReaderSource(f)
+		src.SourceFormat = bigquery.Parquet
+		src.Schema = schema
+		src.ParquetOptions = &bigquery.ParquetOptions{EnableListInference: true}
+		loader := table.LoaderFrom(src)
+		loader.WriteDisposition = bigquery.WriteTruncate
+		loader.CreateDisposition = bigquery.CreateNever
+		loader.JobID, loader.Location, loader.Labels = id, t.Location, t.Labels
+		if t.ChunkSize > 0 {
+			loader.MediaOptions = []googleapi.MediaOption{googleapi.ChunkSize(t.ChunkSize)}
+		}
+		set(loader)
+		return loader.Run(ctx)
+	}
+}
+
+// copyTo starts a copy job replacing dst with src, creating dst if needed.
+func (t Target) copyTo(dst, src *bigquery.Table) starter {
+	return func(ctx context.Context, id string) (*bigquery.Job, error) {
+		copier := dst.CopierFrom(src)
+		copier.WriteDisposition = bigquery.WriteTruncate
+		copier.CreateDisposition = bigquery.CreateIfNeeded
+		copier.JobID, copier.Location, copier.Labels = id, t.Location, t.Labels
+		return copier.Run(ctx)
+	}
 }

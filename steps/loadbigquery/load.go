@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
 	"cloud.google.com/go/bigquery"
@@ -109,30 +108,11 @@ func (l *Load) Run(ctx context.Context) (Result, error) {
 		kept = true
 	}
 
-	status, jobID, err := l.runOnce(ctx, loadID, func(ctx context.Context, id string) (*bigquery.Job, error) {
-		f, err := os.Open(file.Path)
-		if err != nil {
-			return nil, pipeline.MarkPermanent(err)
-		}
-		defer f.Close()
-		src := bigquery.NewReaderSource(f)
-		src.SourceFormat = bigquery.Parquet
-		src.Schema = want
-		src.ParquetOptions = &bigquery.ParquetOptions{EnableListInference: true}
-		loader := table.LoaderFrom(src)
-		// WRITE_TRUNCATE replaces the rows and the schema together, in one
-		// atomic step; the schema sent is the contract's, with its descriptions.
-		loader.WriteDisposition = bigquery.WriteTruncate
-		loader.CreateDisposition = bigquery.CreateNever
+	// WRITE_TRUNCATE replaces the rows and the schema together, in one
+	// atomic step; the schema sent is the contract's, with its descriptions.
+	status, jobID, err := l.runOnce(ctx, loadID, l.loadFrom(file.Path, table, want, func(loader *bigquery.Loader) {
 		loader.DecimalTargetTypes = []bigquery.DecimalTargetType{bigquery.NumericTargetType, bigquery.BigNumericTargetType}
-		loader.JobID = id
-		loader.Location = l.Location
-		loader.Labels = l.Labels
-		if l.ChunkSize > 0 {
-			loader.MediaOptions = []googleapi.MediaOption{googleapi.ChunkSize(l.ChunkSize)}
-		}
-		return loader.Run(ctx)
-	})
+	}))
 	if err != nil {
 		return Result{}, fmt.Errorf("bigquery %s: load: %w", c.Entity, err)
 	}
@@ -163,15 +143,7 @@ func (l *Load) result(ctx context.Context, table *bigquery.Table, jobID string, 
 // once per run: the copy job's id is the run's, so a retry that finds it
 // done does not copy again.
 func (l *Load) keepPrevious(ctx context.Context, ds *bigquery.Dataset, table *bigquery.Table) error {
-	_, _, err := l.runOnce(ctx, JobID(l.RunID, l.Contract.Entity, "keep_previous"), func(ctx context.Context, id string) (*bigquery.Job, error) {
-		copier := ds.Table(PreviousTable(l.Contract.Entity)).CopierFrom(table)
-		copier.WriteDisposition = bigquery.WriteTruncate
-		copier.CreateDisposition = bigquery.CreateIfNeeded
-		copier.JobID = id
-		copier.Location = l.Location
-		copier.Labels = l.Labels
-		return copier.Run(ctx)
-	})
+	_, _, err := l.runOnce(ctx, JobID(l.RunID, l.Contract.Entity, "keep_previous"), l.copyTo(ds.Table(PreviousTable(l.Contract.Entity)), table))
 	return err
 }
 

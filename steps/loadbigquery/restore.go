@@ -40,15 +40,7 @@ func Restore(ctx context.Context, t Target, entity, slot string, runID int64) er
 		return fmt.Errorf("bigquery restore %s: %w", entity, classify(err))
 	}
 	for _, step := range steps {
-		_, _, err := t.runOnce(ctx, JobID(runID, entity, step.kind), func(ctx context.Context, id string) (*bigquery.Job, error) {
-			copier := step.dst.CopierFrom(step.src)
-			copier.WriteDisposition = bigquery.WriteTruncate
-			copier.CreateDisposition = bigquery.CreateIfNeeded
-			copier.JobID = id
-			copier.Location = t.Location
-			copier.Labels = t.Labels
-			return copier.Run(ctx)
-		})
+		_, _, err := t.runOnce(ctx, JobID(runID, entity, step.kind), t.copyTo(step.dst, step.src))
 		if err != nil {
 			return fmt.Errorf("bigquery restore %s: %w", entity, err)
 		}
