@@ -151,8 +151,17 @@ func (r *Runner) carryOut(ctx context.Context, run *Run, p *Plan, rep *Report) (
 			rep.Published = true
 		}
 	}
-	if !rep.Published && p.Discard != nil {
-		p.Discard(context.WithoutCancel(ctx))
+	if !rep.Published && p.Publish != nil {
+		// An entity staged by a run that did not publish reached nothing:
+		// say so, rather than call it succeeded.
+		for i := range rep.Results {
+			if rep.Results[i].Status == StatusSucceeded {
+				rep.Results[i].Status = StatusStaged
+			}
+		}
+		if p.Discard != nil {
+			p.Discard(context.WithoutCancel(ctx))
+		}
 	}
 	if len(p.Propagate) == 0 || status != StatusSucceeded {
 		return status, err

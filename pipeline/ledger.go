@@ -179,6 +179,14 @@ func (l *Ledger) Finish(ctx context.Context, runID int64, status Status, runErr 
 	if err != nil {
 		return fmt.Errorf("ledger: finish run %d: %w", runID, err)
 	}
+	if rep.Propagated && rep.Run.Spec.Kind == KindPropagate {
+		// The retry finished the BigQuery half of its data run: that run
+		// has now reached BigQuery too.
+		if _, err := l.pool.Exec(ctx, `UPDATE nightshift.runs SET bigquery_published_at = now() WHERE id = $1 AND bigquery_published_at IS NULL`,
+			rep.Run.Spec.DataRun); err != nil {
+			return fmt.Errorf("ledger: run %d: mark reached BigQuery: %w", rep.Run.Spec.DataRun, err)
+		}
+	}
 	return nil
 }
 

@@ -29,6 +29,9 @@ const (
 	StatusAborted   Status = "aborted"
 	StatusAbandoned Status = "abandoned"
 	StatusRefused   Status = "refused"
+	// StatusStaged is an entity of a run that did not publish: its rows
+	// were read and checked, and then thrown away with the run.
+	StatusStaged Status = "staged"
 )
 
 // Run is one execution of the pipeline, as recorded in nightshift.runs.

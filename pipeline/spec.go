@@ -45,6 +45,13 @@ type Spec struct {
 // full sync started on production by mistake that could not be undone).
 func (s Spec) Destructive() bool { return s.Kind == KindBackfill || s.Kind == KindRestore }
 
+// ReadsSources says whether the run reads the sources: a full run and a
+// backfill do; a restore and the BigQuery half of a published run only
+// move what the targets already hold.
+func (s Spec) ReadsSources() bool {
+	return s.Kind == KindFull || s.Kind == KindBackfill || s.Kind == ""
+}
+
 // Mode is the one-line description of the spec kept in nightshift.runs.mode:
 // two backfills with the same mode are the same backfill, so the second
 // resumes the first.

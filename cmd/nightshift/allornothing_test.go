@@ -292,6 +292,9 @@ func TestStoppedRunLeavesEveryTargetAsItWas(t *testing.T) {
 				require.Equal(t, exitOK, r.code, r.stderr)
 				require.Contains(t, r.stdout, "propagate run 2")
 				require.Len(t, notices(2), 1, "the stopped run is still notified once")
+				r = cli(t, env, "--config", config, "retry", "2")
+				require.Equal(t, exitOK, r.code, r.stderr)
+				require.Contains(t, r.stdout, "nothing to retry", "run 2 has reached BigQuery now")
 				wh := pgtest.Pool(t, p.wh)
 				for _, c := range schemas.All() {
 					var rows int

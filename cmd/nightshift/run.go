@@ -111,7 +111,7 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pip
 		return pipeline.Report{}, err
 	}
 	defer wh.Close()
-	if x.spec.Kind == pipeline.KindFull || x.spec.Kind == pipeline.KindBackfill {
+	if x.spec.ReadsSources() {
 		if err := sourcesConfigured(*cfg, contracts); err != nil {
 			return pipeline.Report{}, err
 		}
@@ -137,7 +137,7 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pip
 	// Sources are opened inside the run, so that one that cannot be
 	// reached fails a recorded, notified run rather than nothing at all.
 	planner := func(ctx context.Context, run *pipeline.Run) (*pipeline.Plan, error) {
-		if x.spec.Kind == pipeline.KindFull || x.spec.Kind == pipeline.KindBackfill {
+		if x.spec.ReadsSources() {
 			sources, err := openSources(ctx, *cfg, contracts)
 			if err != nil {
 				return nil, err

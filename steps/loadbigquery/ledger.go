@@ -128,7 +128,7 @@ func writeLedgerFile(ctx context.Context, wh Querier, day time.Time, path string
 		SELECT r.id, r.env, r.trigger, r.entities, r.reason, r.started_by, r.started_at, r.finished_at, r.status, r.error,
 		       r.source_versions::text, r.results::text,
 		       (SELECT sum(m.rows) FROM (SELECT max(s.rows) AS rows FROM nightshift.step_runs s
-		                                 WHERE s.run_id = r.id AND s.status = 'succeeded' GROUP BY s.entity) m)::int8
+		                                 WHERE s.run_id = r.id AND s.status = 'succeeded' AND s.entity <> '*' GROUP BY s.entity) m)::int8
 		FROM nightshift.runs r
 		WHERE r.started_at >= $1 AND r.started_at < $1 + interval '1 day'
 		ORDER BY r.id`, day)
