@@ -18,7 +18,12 @@ LOCAL_PG_URL  := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := bin/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
-.PHONY: help build demo demo-stop test lint bench clean
+FUZZTIME      ?= 20s
+# Each fuzz target and its package: go test fuzzes one target at a time.
+FUZZ_TARGETS  := FuzzLoad:./internal/config FuzzConnString:./internal/config FuzzRedact:./internal/config \
+                 FuzzParse:./schedules FuzzGuard:./pipeline
+
+.PHONY: help build demo demo-stop test lint bench fuzz clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,6 +54,12 @@ bench: build ## Measure runs and a backfill against PostgreSQL's own binary COPY
 	  $(BIN) demo --server "$$url" --scale $(BENCH_SCALE) --rect-scale $(BENCH_RECT_SCALE) --fresh --spool $(BENCH_DIR)/spool --write-config $(BENCH_DIR)/nightshift.yaml > $(BENCH_DIR)/warmup.log 2>&1 && \
 	  $(GO) run ./internal/bench --server "$$url" --config $(BENCH_DIR)/nightshift.yaml --bin $(BIN) --scale "register $(BENCH_SCALE), rect $(BENCH_RECT_SCALE)" --json $(BENCH_DIR)/results.json 2>$(BENCH_DIR)/bench.log && \
 	  echo "" && echo "figures as JSON: $(BENCH_DIR)/results.json; Go benchmarks: go test -run '^$$' -bench . -benchmem ./steps/..."
+
+fuzz: ## Fuzz configuration, connection strings, redaction, schedules and the guard (FUZZTIME each)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  name=$${t%%:*}; pkg=$${t#*:}; echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

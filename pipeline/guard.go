@@ -6,27 +6,20 @@ import (
 	"strings"
 )
 
-// IsProduction is the one answer to "is this production?": every spelling
-// an operator might use counts, so that no command treats `prod` more
-// lightly than `production`.
-func IsProduction(env string) bool {
-	switch strings.ToLower(strings.TrimSpace(env)) {
-	case "production", "prod", "live", "prd":
-		return true
-	}
-	return false
-}
-
 // Guard keeps people from doing in production what they meant for
 // staging (seed 004: a full sync started on production by mistake). Every
 // manual operation in production must say why; destructive ones there must
 // also name the environment they are meant for.
 type Guard struct {
 	Env string
+	// IsProduction is the configuration's one answer to "is this
+	// production?" (config.Config.Production), so that no command treats
+	// `prod` more lightly than `production`.
+	IsProduction bool
 }
 
 // Production reports whether the environment is production.
-func (g Guard) Production() bool { return IsProduction(g.Env) }
+func (g Guard) Production() bool { return g.IsProduction }
 
 // ErrReasonRequired is a manual operation without --reason.
 var ErrReasonRequired = errors.New("--reason is required: say why, it is recorded in the ledger and the notification")

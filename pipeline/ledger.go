@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dfe-nightshift/nightshift/internal/redact"
 )
 
 // Ledger records runs and step attempts in the warehouse's nightshift
@@ -46,7 +48,7 @@ func (l *Ledger) Refused(ctx context.Context, run *Run, cause error) error {
 		INSERT INTO nightshift.runs (env, trigger, mode, entities, reason, started_by, pid, spec, retry_of, status, error, finished_at)
 		VALUES ($1, $2, $3, $4, nullif($5, ''), $6, $7, $8, nullif($9, 0), 'refused', $10, now())
 		RETURNING id, started_at`,
-		run.Env, string(run.Trigger), run.Spec.Mode(), run.Entities, run.Reason, run.StartedBy, os.Getpid(), run.Spec, run.RetryOf, cause.Error(),
+		run.Env, string(run.Trigger), run.Spec.Mode(), run.Entities, run.Reason, run.StartedBy, os.Getpid(), run.Spec, run.RetryOf, redact.String(cause.Error()),
 	).Scan(&run.ID, &run.StartedAt)
 	if err != nil {
 		return fmt.Errorf("ledger: record refused run: %w", err)
@@ -148,7 +150,7 @@ func (l *Ledger) RequestAbort(ctx context.Context, runID int64, by, reason strin
 		}
 		var status string
 		if err := l.pool.QueryRow(ctx, "SELECT status FROM nightshift.runs WHERE id = $1", runID).Scan(&status); err != nil {
-			return 0, fmt.Errorf("run %d does not exist", runID)
+			return 0, fmt.Errorf("%w: run %d", ErrNoSuchRun, runID)
 		}
 		return 0, fmt.Errorf("run %d is not running (it is %s)", runID, status)
 	}
@@ -165,7 +167,7 @@ func (l *Ledger) Finish(ctx context.Context, runID int64, status Status, runErr 
 	defer cancel()
 	var msg *string
 	if runErr != nil {
-		s := runErr.Error()
+		s := redact.String(runErr.Error())
 		msg = &s
 	}
 	byEntity := map[string]Status{}
@@ -208,7 +210,7 @@ func (l *Ledger) FinishStep(ctx context.Context, id int64, status Status, out Ou
 	defer cancel()
 	var msg, cls *string
 	if stepErr != nil {
-		s, c := stepErr.Error(), string(class)
+		s, c := redact.String(stepErr.Error()), string(class)
 		msg, cls = &s, &c
 	}
 	detail := out.Detail

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/dfe-nightshift/nightshift/internal/redact"
 )
 
 // NotificationVersion is the version of the Notification JSON that the
@@ -19,6 +21,7 @@ const NotificationVersion = 1
 type Notification struct {
 	Version        int               `json:"version"`
 	Env            string            `json:"env"`
+	Production     bool              `json:"production"`
 	RunID          int64             `json:"run_id"`
 	Trigger        Trigger           `json:"trigger"`
 	Reason         string            `json:"reason,omitempty"`
@@ -52,8 +55,8 @@ type EntityNotice struct {
 // Title is a one-line summary for chat messages.
 func (n Notification) Title() string {
 	env := n.Env
-	if IsProduction(env) {
-		env = "PRODUCTION"
+	if n.Production {
+		env = strings.ToUpper(env)
 	}
 	var rows int64
 	for _, e := range n.Entities {
@@ -73,17 +76,17 @@ type Notifier interface {
 // notification builds the run's terminal notification from its report.
 func notification(run *Run, rep Report) Notification {
 	n := Notification{
-		Version: NotificationVersion, Env: run.Env, RunID: run.ID, Trigger: run.Trigger, Reason: run.Reason,
+		Version: NotificationVersion, Env: run.Env, Production: run.Production, RunID: run.ID, Trigger: run.Trigger, Reason: run.Reason,
 		StartedBy: run.StartedBy, Status: rep.Status, StartedAt: run.StartedAt, Seconds: rep.Elapsed.Seconds(),
 		SourceVersions: run.SourceVersions, Entities: []EntityNotice{}, Published: rep.Published,
 	}
 	if rep.Err != nil {
-		n.Error = rep.Err.Error()
+		n.Error = redact.String(rep.Err.Error())
 	}
 	for _, r := range rep.Results {
 		e := EntityNotice{Entity: r.Entity, Status: r.Status, Rows: r.Rows, Attempts: r.Attempts, Seconds: r.Duration.Seconds(), FailedStep: r.FailedStep}
 		if r.Err != nil {
-			e.Error = r.Err.Error()
+			e.Error = redact.String(r.Err.Error())
 		}
 		n.Entities = append(n.Entities, e)
 	}

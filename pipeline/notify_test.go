@@ -125,7 +125,7 @@ func TestEveryOutcomeSendsExactlyOneNotification(t *testing.T) {
 			if tc.cancel {
 				go func() { <-started; cancel() }()
 			}
-			run := &pipeline.Run{Env: "production", Trigger: pipeline.TriggerManual, Mode: "full", Entities: []string{"trainees"},
+			run := &pipeline.Run{Env: "production", Production: true, Trigger: pipeline.TriggerManual, Mode: "full", Entities: []string{"trainees"},
 				Reason: "test " + tc.name, StartedBy: "ops@desk"}
 			rep, err := b.runner.Do(ctx, run, time.Minute, func(context.Context, *pipeline.Run) (*pipeline.Plan, error) {
 				tasks, err := tc.plan(started)

@@ -36,14 +36,17 @@ const (
 
 // Run is one execution of the pipeline, as recorded in nightshift.runs.
 type Run struct {
-	ID        int64
-	Env       string
-	Trigger   Trigger
-	Mode      string
-	Entities  []string
-	Reason    string
-	StartedBy string
-	StartedAt time.Time
+	ID  int64
+	Env string
+	// Production says the environment is production, by the
+	// configuration's definition: notifications say so loudly.
+	Production bool
+	Trigger    Trigger
+	Mode       string
+	Entities   []string
+	Reason     string
+	StartedBy  string
+	StartedAt  time.Time
 	// Spec is what the run was asked to do; RetryOf the run it retries.
 	Spec    Spec
 	RetryOf int64

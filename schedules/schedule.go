@@ -111,6 +111,12 @@ func parse(file string, known []string) (Schedule, error) {
 	if err != nil {
 		return Schedule{}, &Error{File: file, Problem: err.Error()}
 	}
+	return parseData(file, data, known)
+}
+
+// parseData reads one schedule file's contents.
+func parseData(file string, data []byte, known []string) (Schedule, error) {
+	var err error
 	s := Schedule{Timezone: DefaultTimezone, Mode: "full", File: file}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)

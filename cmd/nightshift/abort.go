@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,7 +13,7 @@ import (
 )
 
 func (a *app) abortCommand() *cobra.Command {
-	var runID int64
+	var runID runIDFlag
 	var reason string
 	cmd := &cobra.Command{
 		Use:   "abort",
@@ -38,7 +37,10 @@ loaded, the warehouse holds the run and "nightshift retry" finishes BigQuery.
 				return err
 			}
 			defer wh.Close()
-			id, err := pipeline.NewLedger(wh).RequestAbort(cmd.Context(), runID, startedBy(), reason)
+			id, err := pipeline.NewLedger(wh).RequestAbort(cmd.Context(), int64(runID), startedBy(), reason)
+			if errors.Is(err, pipeline.ErrNoSuchRun) {
+				return withCode(exitUsage, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -46,7 +48,7 @@ loaded, the warehouse holds the run and "nightshift retry" finishes BigQuery.
 			return nil
 		},
 	}
-	cmd.Flags().Int64Var(&runID, "run", 0, "the run to stop (default: the running one)")
+	cmd.Flags().Var(&runID, "run", "the run to stop (default: the running one)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required; recorded in the ledger)")
 	return cmd
 }
@@ -69,9 +71,9 @@ backfill or a restore --confirm production too.`,
 		Example: `  nightshift retry 42 --reason "source connection dropped overnight"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil || id < 1 {
-				return withCode(exitUsage, fmt.Errorf("RUN_ID must be a run number, got %q", args[0]))
+			id, err := parseRunID(args[0])
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("RUN_ID: %w", err))
 			}
 			cfg, wh, err := a.warehouse(cmd.Context())
 			if err != nil {
@@ -102,7 +104,7 @@ backfill or a restore --confirm production too.`,
 				return withCode(exitUsage, err)
 			}
 			// The original's guard applies: a backfill is as destructive retried.
-			if err := guard(cfg.Environment, pipeline.TriggerRetry, rec.Spec, reason, confirm); err != nil {
+			if err := guard(cfg, pipeline.TriggerRetry, rec.Spec, reason, confirm); err != nil {
 				return err
 			}
 			if reason == "" {

@@ -6,11 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/dfe-nightshift/nightshift/internal/config"
+	"github.com/dfe-nightshift/nightshift/internal/redact"
 	"github.com/dfe-nightshift/nightshift/pipeline"
 )
 
@@ -52,7 +58,7 @@ type app struct {
 
 // Main runs the CLI and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env []string) int {
-	a := &app{stdout: stdout, stderr: stderr, env: env, log: slog.New(slog.NewTextHandler(stderr, nil))}
+	a := &app{stdout: stdout, stderr: stderr, env: env, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{ReplaceAttr: redactAttr}))}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -61,7 +67,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env []st
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "nightshift:", err)
+	fmt.Fprintln(stderr, "nightshift:", terminalSafe(redact.String(err.Error())))
 	var ee *exitError
 	var ce *config.Error
 	switch {
@@ -126,23 +132,111 @@ func (a *app) loadConfig() (config.Config, error) {
 	if err != nil {
 		return config.Config{}, withCode(exitUsage, err)
 	}
-	a.announce(cfg.Environment)
+	a.announce(cfg.Environment, cfg.Production())
 	return cfg, nil
 }
 
-func (a *app) announce(env string) {
-	if pipeline.IsProduction(env) {
+// announce names the environment on stderr, loudly for production: in red
+// on a terminal, unless NO_COLOR is set (https://no-color.org).
+func (a *app) announce(env string, production bool) {
+	env = terminalSafe(env)
+	switch {
+	case production && a.colour():
 		fmt.Fprintf(a.stderr, "\x1b[1;41;97m ENVIRONMENT: %s \x1b[0m  (changes here affect live reporting)\n", strings.ToUpper(env))
-		return
+	case production:
+		fmt.Fprintf(a.stderr, "*** ENVIRONMENT: %s *** (changes here affect live reporting)\n", strings.ToUpper(env))
+	default:
+		fmt.Fprintf(a.stderr, "environment: %s\n", env)
 	}
-	fmt.Fprintf(a.stderr, "environment: %s\n", env)
+}
+
+// colour says whether stderr may be written in colour: a terminal, and no
+// NO_COLOR in the environment.
+func (a *app) colour() bool {
+	if _, set := lookupEnvOK(a.env, "NO_COLOR"); set {
+		return false
+	}
+	f, ok := a.stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func lookupEnv(env []string, key string) string {
+	v, _ := lookupEnvOK(env, key)
+	return v
+}
+
+func lookupEnvOK(env []string, key string) (string, bool) {
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
+}
+
+// terminalSafe escapes the control characters of text bound for a
+// terminal — a reason typed by someone, an error quoting a source — so that
+// it cannot clear the screen, move the cursor or forge a line. Newlines and
+// tabs of nightshift's own multi-line messages stay; use quoteUserText for
+// text a user typed.
+func terminalSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r == utf8.RuneError:
+			b.WriteString(`\ufffd`)
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// quoteUserText escapes every control character of text a user typed (a
+// reason), newlines included: it is one line wherever it is shown.
+func quoteUserText(s string) string {
+	return terminalSafe(strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(s))
+}
+
+// redactAttr masks passwords in every log value: an error quoting a
+// connection string must not carry its password into a log file.
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(redact.String(a.Value.String()))
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok {
+			a.Value = slog.StringValue(redact.String(err.Error()))
+		}
+	}
+	return a
+}
+
+// runIDFlag is a run id given as a flag: a positive decimal number, never
+// 0x10 or 1e3, so that the run named is the run meant.
+type runIDFlag int64
+
+func (f *runIDFlag) String() string { return strconv.FormatInt(int64(*f), 10) }
+func (f *runIDFlag) Type() string   { return "ID" }
+func (f *runIDFlag) Set(s string) error {
+	id, err := parseRunID(s)
+	if err != nil {
+		return err
+	}
+	*f = runIDFlag(id)
+	return nil
+}
+
+// parseRunID reads a run id: a positive decimal number.
+func parseRunID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0, fmt.Errorf("a run id is a positive whole number, not %q", quoteUserText(s))
+	}
+	return id, nil
 }

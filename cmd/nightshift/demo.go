@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/jackc/pgerrcode"
@@ -33,6 +35,7 @@ type demoOptions struct {
 	rectScale   float64
 	spoolDir    string
 	fresh       bool
+	confirm     string
 	writeConfig string
 }
 
@@ -49,7 +52,9 @@ exactly what its source holds (row count and checksum).
 
 Running it again runs the pipeline again on the same data: the tables come out
 identical, the previous load is kept as <table>__previous, and "nightshift runs" lists
-both runs. --fresh drops and recreates all three databases first.`,
+both runs. --fresh drops and recreates all three databases first: it refuses a
+server that is not on this machine unless --confirm names the server's host, and
+refuses outright when NIGHTSHIFT_ENV names production.`,
 		Example: `  nightshift demo --server postgres://postgres@127.0.0.1:55432/postgres --scale 50`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -61,6 +66,7 @@ both runs. --fresh drops and recreates all three databases first.`,
 	cmd.Flags().Float64Var(&opts.rectScale, "rect-scale", 0, "seed size of rect alone (default --scale): 3600 ≈ 10M declarations")
 	cmd.Flags().StringVar(&opts.spoolDir, "spool", "spool", "directory for the Parquet spool files")
 	cmd.Flags().BoolVar(&opts.fresh, "fresh", false, "drop and recreate the demo databases first")
+	cmd.Flags().StringVar(&opts.confirm, "confirm", "", "with --fresh on a server that is not on loopback: the server's host, to confirm")
 	cmd.Flags().StringVar(&opts.writeConfig, "write-config", "", "also write a config file for these databases, for later commands")
 	_ = cmd.MarkFlagRequired("server")
 	return cmd
@@ -76,6 +82,11 @@ func (a *app) demo(ctx context.Context, opts demoOptions) error {
 		u.Path = "/" + name
 		return u.String()
 	}
+	if opts.fresh {
+		if err := a.freshAllowed(base, opts.confirm); err != nil {
+			return err
+		}
+	}
 	cfg := config.Defaults()
 	cfg.Environment = "demo"
 	cfg.Warehouse.URL = dbURL(demoWarehouse)
@@ -86,7 +97,7 @@ func (a *app) demo(ctx context.Context, opts demoOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return withCode(exitUsage, err)
 	}
-	a.announce(cfg.Environment)
+	a.announce(cfg.Environment, cfg.Production())
 
 	admin, err := pgx.Connect(ctx, opts.server)
 	if err != nil {
@@ -208,6 +219,30 @@ func writeDemoConfig(path string, cfg config.Config) error {
 	}
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		return fmt.Errorf("--write-config: %w", err)
+	}
+	return nil
+}
+
+// freshAllowed guards --fresh, which drops databases: never where the
+// environment names production, and on a server that is not on this
+// machine only when --confirm names its host.
+func (a *app) freshAllowed(server *url.URL, confirm string) error {
+	env := config.Config{Environment: lookupEnv(a.env, "NIGHTSHIFT_ENV"), ProductionNames: config.DefaultProductionNames}
+	if names, ok := lookupEnvOK(a.env, "NIGHTSHIFT_PRODUCTION_NAMES"); ok {
+		env.ProductionNames = strings.Split(names, ",")
+	}
+	if env.Production() {
+		return withCode(exitLocked, fmt.Errorf("demo --fresh drops databases: refused in environment %q", quoteUserText(env.Environment)))
+	}
+	host := server.Hostname()
+	if host == "" || host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	if confirm != host {
+		return withCode(exitLocked, fmt.Errorf("demo --fresh drops the databases warehouse, register and rect on %s, which is not this machine: repeat with --confirm %s if that is what you mean", quoteUserText(host), quoteUserText(host)))
 	}
 	return nil
 }

@@ -6,13 +6,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dfe-nightshift/nightshift/internal/config"
 	"github.com/dfe-nightshift/nightshift/pipeline"
 )
 
 func (a *app) restoreCommand() *cobra.Command {
 	var entities []string
 	var reason, confirm string
-	var toRun int64
+	var toRun runIDFlag
 	cmd := &cobra.Command{
 		Use:   "restore --entity NAME --reason TEXT [--run ID]",
 		Short: "Bring back an earlier version of an entity's tables, in the warehouse and BigQuery",
@@ -34,18 +35,15 @@ table holds. In production it needs --confirm production as well as --reason.`,
 			if len(entities) == 0 {
 				return withCode(exitUsage, errors.New("--entity is required: name the entity to restore"))
 			}
-			if toRun < 0 {
-				return withCode(exitUsage, fmt.Errorf("--run %d: want a run id", toRun))
-			}
 			_, err := a.execute(cmd.Context(), nil, execution{
-				spec:    pipeline.Spec{Kind: pipeline.KindRestore, Entities: entities, RestoreRun: toRun},
+				spec:    pipeline.Spec{Kind: pipeline.KindRestore, Entities: entities, RestoreRun: int64(toRun)},
 				trigger: pipeline.TriggerRestore, reason: reason, confirm: confirm,
 			})
 			return err
 		},
 	}
 	cmd.Flags().StringSliceVar(&entities, "entity", nil, "entity to restore (repeatable)")
-	cmd.Flags().Int64Var(&toRun, "run", 0, "bring back the version this run loaded (default: the version before the current one)")
+	cmd.Flags().Var(&toRun, "run", "bring back the version this run loaded (default: the version before the current one)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required; recorded in the ledger and the notification)")
 	cmd.Flags().StringVar(&confirm, "confirm", "", "in production: the environment's name, to confirm")
 	return cmd
@@ -54,8 +52,8 @@ table holds. In production it needs --confirm production as well as --reason.`,
 // guard applies the production guard to a run someone asked for and gives
 // its refusals exit codes: 2 for a missing reason, 4 for a missing
 // confirmation.
-func guard(env string, trigger pipeline.Trigger, spec pipeline.Spec, reason, confirm string) error {
-	err := pipeline.Guard{Env: env}.Admit(trigger, spec, reason, confirm)
+func guard(cfg config.Config, trigger pipeline.Trigger, spec pipeline.Spec, reason, confirm string) error {
+	err := pipeline.Guard{Env: cfg.Environment, IsProduction: cfg.Production()}.Admit(trigger, spec, reason, confirm)
 	var ce *pipeline.ConfirmationError
 	switch {
 	case err == nil:

@@ -23,6 +23,7 @@ import (
 	nssql "github.com/dfe-nightshift/nightshift/sql"
 	"github.com/dfe-nightshift/nightshift/steps"
 	"github.com/dfe-nightshift/nightshift/steps/loadbigquery"
+	"github.com/dfe-nightshift/nightshift/steps/retention"
 )
 
 func (a *app) runCommand() *cobra.Command {
@@ -95,11 +96,11 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pip
 		return pipeline.Report{}, withCode(exitUsage, fmt.Errorf("--entity: %w", err))
 	}
 	x.spec.Entities = entityNames(contracts)
-	if err := guard(cfg.Environment, x.trigger, x.spec, x.reason, x.confirm); err != nil {
+	if err := guard(*cfg, x.trigger, x.spec, x.reason, x.confirm); err != nil {
 		return pipeline.Report{}, err
 	}
 	run := &pipeline.Run{
-		Env: cfg.Environment, Trigger: x.trigger, Spec: x.spec, Entities: x.spec.Entities,
+		Env: cfg.Environment, Production: cfg.Production(), Trigger: x.trigger, Spec: x.spec, Entities: x.spec.Entities,
 		Reason: x.reason, StartedBy: startedBy(), RetryOf: x.retryOf,
 	}
 	wh, err := openWarehouse(ctx, *cfg)
@@ -134,10 +135,15 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pip
 	if x.progress != nil {
 		engine.Progress = x.progress
 	}
+	spool := &retention.Spool{Dir: cfg.Spool.Dir, Policy: retention.Policy{KeepRuns: cfg.Spool.KeepRuns, MaxAge: cfg.Spool.MaxAge}, DB: wh}
 	// Sources are opened inside the run, so that one that cannot be
-	// reached fails a recorded, notified run rather than nothing at all.
+	// reached fails a recorded, notified run rather than nothing at all;
+	// so is the spool's room checked (a failed run, exit 1).
 	planner := func(ctx context.Context, run *pipeline.Run) (*pipeline.Plan, error) {
 		if x.spec.ReadsSources() {
+			if err := spool.EnsureRoom(ctx, x.spec.Entities); err != nil {
+				return nil, err
+			}
 			sources, err := openSources(ctx, *cfg, contracts)
 			if err != nil {
 				return nil, err
@@ -171,6 +177,7 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pip
 	if err != nil {
 		return rep, err
 	}
+	spool.AfterRun(ctx, a.log) // whatever the status; never changes the outcome
 	if bq != nil {
 		// The run's outcome is decided and recorded; the BigQuery copy of
 		// the ledger is a report of it, so its failure is only logged.

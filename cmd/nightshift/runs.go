@@ -60,7 +60,7 @@ how long it took. --json prints the same as a JSON array, for scripts.`,
 			fmt.Fprintln(tw, "ID\tTRIGGER\tSTATUS\tENTITIES\tROWS\tSTARTED\tDURATION\tREASON")
 			for _, r := range runs {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Trigger, r.Status, strings.Join(r.Entities, ","), r.Rows,
-					r.StartedAt.UTC().Format("2006-01-02 15:04:05Z"), (time.Duration(r.Seconds * float64(time.Second))).Round(10*time.Millisecond), r.Reason)
+					r.StartedAt.UTC().Format("2006-01-02 15:04:05Z"), (time.Duration(r.Seconds * float64(time.Second))).Round(10*time.Millisecond), quoteUserText(r.Reason))
 			}
 			return tw.Flush()
 		},

@@ -11,7 +11,6 @@ import (
 
 	"github.com/dfe-nightshift/nightshift/internal/config"
 	"github.com/dfe-nightshift/nightshift/internal/seed"
-	"github.com/dfe-nightshift/nightshift/pipeline"
 )
 
 func (a *app) seedCommand() *cobra.Command {
@@ -44,7 +43,7 @@ tables in an empty database. Never point this at a real service database.`,
 			if opts.Scale <= 0 {
 				return withCode(exitUsage, fmt.Errorf("--scale must be positive"))
 			}
-			if pipeline.IsProduction(cfg.Environment) {
+			if cfg.Production() {
 				return withCode(exitLocked, fmt.Errorf("seed refuses to write synthetic data in environment %q", cfg.Environment))
 			}
 			for _, name := range sources {

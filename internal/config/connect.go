@@ -3,10 +3,11 @@ package config
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dfe-nightshift/nightshift/internal/redact"
 )
 
 // connectTimeout bounds the first connection, so that an unreachable
@@ -22,9 +23,13 @@ const connectTimeout = 10 * time.Second
 // for its whole life (the run lock, a snapshot per source) on top of one per
 // entity in flight, and a pool too small would make them wait on each other.
 func (d Database) Open(ctx context.Context, setting string, readOnly bool, conns int) (*pgxpool.Pool, error) {
-	pc, err := pgxpool.ParseConfig(d.URL)
+	connString := d.URL
+	if d.CAFile != "" {
+		connString = withCAFile(connString, d.CAFile)
+	}
+	pc, err := pgxpool.ParseConfig(connString)
 	if err != nil {
-		return nil, &Error{Setting: setting, Problem: "cannot be parsed: " + redact(err.Error(), d.Password)}
+		return nil, &Error{Setting: setting, Problem: "cannot be parsed: " + redact.String(err.Error(), d.Password)}
 	}
 	if d.Password != "" {
 		pc.ConnConfig.Password = d.Password
@@ -40,13 +45,13 @@ func (d Database) Open(ctx context.Context, setting string, readOnly bool, conns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return nil, &Error{Setting: setting, Problem: redact(err.Error(), d.Password)}
+		return nil, &Error{Setting: setting, Problem: redact.String(err.Error(), d.Password)}
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
-		return nil, &UnreachableError{Setting: setting, Problem: fmt.Sprintf("cannot connect: %s", redact(err.Error(), d.Password)), Err: err}
+		return nil, &UnreachableError{Setting: setting, Problem: fmt.Sprintf("cannot connect: %s", redact.String(err.Error(), d.Password)), Err: err}
 	}
 	return pool, nil
 }
@@ -62,11 +67,3 @@ type UnreachableError struct {
 
 func (e *UnreachableError) Error() string { return e.Setting + ": " + e.Problem }
 func (e *UnreachableError) Unwrap() error { return e.Err }
-
-// redact hides a password should a driver ever quote it.
-func redact(msg, password string) string {
-	if password == "" {
-		return msg
-	}
-	return strings.ReplaceAll(msg, password, "********")
-}

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS nightshift.spool_deletions;
