@@ -251,7 +251,7 @@ func (r *Runner) NotifyUnrecorded(ctx context.Context, run *Run, cause error, di
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, UnrecordedFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
+	f, err := os.OpenFile(filepath.Join(dir, UnrecordedFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func (p RetryPolicy) Delay(next int) time.Duration {
 	if d <= 0 {
 		return 0
 	}
-	return d/2 + rand.N(d)
+	return d/2 + rand.N(d) //nolint:gosec // jitter, not a secret
 }
 
 // sleep waits for d or until ctx ends.

@@ -28,7 +28,7 @@ func (c Column) ArrowType() arrow.DataType {
 	case Timestamp:
 		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
 	case Numeric:
-		return &arrow.Decimal128Type{Precision: int32(c.Precision), Scale: int32(c.Scale)}
+		return &arrow.Decimal128Type{Precision: int32(c.Precision), Scale: int32(c.Scale)} //nolint:gosec // Validate bounds them to 38
 	}
 	panic(fmt.Sprintf("schemas: no Arrow type for %v", c.Type))
 }

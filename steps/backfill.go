@@ -139,7 +139,7 @@ func BackfillPlan(runID int64, d Deps, c *schemas.Contract, b Backfill, chunks [
 		Publish: &publishStep{runID: runID, deps: d, entities: []*entity{e}, drop: []string{loadwarehouse.BackfillTable(c.Entity)}},
 		// The chunks gathered so far are kept, so that a retry resumes;
 		// only the merged table goes.
-		Discard: func(context.Context) { e.load().DropStaging() },
+		Discard: func(ctx context.Context) { e.load().DropStaging(ctx) },
 	}
 }
 
@@ -224,12 +224,12 @@ func (s *chunkStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 	load.File, load.Source = out.file, out.source
 	if s.d.ReconcileSQL {
 		if load.SourceSQL, err = sourceChecksumSQL(ctx, tx, c, c.ChecksumExcludingSQL(query, len(args)+1), out, args...); err != nil {
-			load.DropStaging()
+			load.DropStaging(ctx)
 			return pipeline.Outcome{}, err
 		}
 	}
 	if err := recordQuarantine(ctx, s.d.Warehouse, s.runID, c.Entity, out.quarantined, false); err != nil {
-		load.DropStaging()
+		load.DropStaging(ctx)
 		return pipeline.Outcome{}, err
 	}
 	if err := load.Accumulate(ctx, out.staged, win); err != nil {

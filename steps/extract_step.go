@@ -53,12 +53,12 @@ func (s *extractStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 	var sourceSQL *reconcile.Checksum
 	if e.deps.ReconcileSQL {
 		if sourceSQL, err = sourceChecksumSQL(ctx, tx, c, c.SourceChecksumExcludingSQL(), out); err != nil {
-			load.DropStaging()
+			load.DropStaging(ctx)
 			return pipeline.Outcome{}, err
 		}
 	}
 	if err := recordQuarantine(ctx, e.deps.Warehouse, e.runID, c.Entity, out.quarantined, true); err != nil {
-		load.DropStaging()
+		load.DropStaging(ctx)
 		return pipeline.Outcome{}, err
 	}
 	e.out = Extracted{File: out.file, Source: out.source, Snapshot: snap.ID, SnapshotAt: snap.Time,

@@ -114,7 +114,7 @@ func NewPlan(ctx context.Context, runID int64, d Deps, contracts []*schemas.Cont
 	p.Publish = &publishStep{runID: runID, deps: d, entities: staged}
 	p.Discard = func(ctx context.Context) {
 		for _, e := range staged {
-			e.load().DropStaging()
+			e.load().DropStaging(ctx)
 		}
 	}
 	p.Close = closeAll

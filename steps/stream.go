@@ -75,14 +75,14 @@ func stream(ctx context.Context, q extract.Querier, c *schemas.Contract, opts ex
 	}
 	if err != nil {
 		w.Abort()
-		st.Abort()
+		st.Abort(ctx)
 		return streamed{}, err
 	}
 	if out.file, err = w.Close(); err != nil {
-		st.Abort()
+		st.Abort(ctx)
 		return streamed{}, err
 	}
-	if out.staged, err = st.Close(); err != nil {
+	if out.staged, err = st.Close(ctx); err != nil {
 		return streamed{}, err
 	}
 	return out, nil

@@ -219,7 +219,7 @@ func TestStoppedRunLeavesEveryTargetAsItWas(t *testing.T) {
 				require.NoError(t, err)
 
 				wait, release := point.arm(t, p, fake)
-				cmd := exec.Command(bin, "--config", config, "run", "--reason", "to be stopped")
+				cmd := exec.CommandContext(context.Background(), bin, "--config", config, "run", "--reason", "to be stopped")
 				cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 				stderr := &lockedBuffer{}
 				cmd.Stderr = stderr

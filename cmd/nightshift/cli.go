@@ -59,7 +59,7 @@ type app struct {
 // Main runs the CLI and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env []string) int {
 	a := &app{stdout: stdout, stderr: stderr, env: env, log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{ReplaceAttr: redactAttr}))}
-	root := a.rootCommand()
+	root := a.rootCommand() //nolint:contextcheck // cobra hands each command ctx, as cmd.Context()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -126,10 +126,12 @@ func (a *app) demo(ctx context.Context, opts demoOptions) error {
 		return err
 	}
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		m.Close()
+		_, _ = m.Close()
 		return fmt.Errorf("migrate warehouse: %w", err)
 	}
-	m.Close()
+	if srcErr, dbErr := m.Close(); srcErr != nil || dbErr != nil {
+		return fmt.Errorf("migrate warehouse: close: %w", errors.Join(srcErr, dbErr))
+	}
 
 	rep, err := a.execute(ctx, &cfg, execution{spec: pipeline.Spec{Kind: pipeline.KindFull}, trigger: pipeline.TriggerManual, reason: "make demo"})
 	if err != nil {
@@ -217,7 +219,7 @@ func writeDemoConfig(path string, cfg config.Config) error {
 	for _, s := range seed.Sources {
 		body += fmt.Sprintf("  %s:\n    url: %q\n", s, cfg.Sources[s].URL)
 	}
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		return fmt.Errorf("--write-config: %w", err)
 	}
 	return nil

@@ -30,7 +30,7 @@ dictionary, the tables and the data always agree. Needs no database.`,
 				return withCode(exitUsage, fmt.Errorf("--out: %w", err))
 			}
 			if err := schemas.WriteDictionary(f, schemas.All()); err != nil {
-				f.Close()
+				_ = f.Close()
 				return err
 			}
 			if err := f.Close(); err != nil {

@@ -35,7 +35,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "nightshift")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.CommandContext(context.Background(), "go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = &exec.ExitError{Stderr: out}
 		}
@@ -168,7 +168,7 @@ func startBlockedRun(t *testing.T, p project) blockedRun {
 	_, err := pgtest.Pool(t, p.src).Exec(context.Background(), "UPDATE trainees SET first_names = 'Changed' WHERE id % 2 = 0")
 	require.NoError(t, err)
 	b.release = pgtest.HoldLock(t, wh, "reporting.trainees", "ACCESS SHARE")
-	b.cmd = exec.Command(bin, "--config", p.config, "run")
+	b.cmd = exec.CommandContext(context.Background(), bin, "--config", p.config, "run")
 	b.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	require.NoError(t, b.cmd.Start())
 	pgtest.WaitForBlocked(t, wh, "LOCK TABLE")

@@ -17,7 +17,7 @@ import (
 // malformed connection string must reach no server at all.
 func listener(t *testing.T) (port int, accepted *atomic.Int64) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ln.Close() })
 	accepted = &atomic.Int64{}

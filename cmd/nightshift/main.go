@@ -36,7 +36,7 @@ func startCPUProfile(path string) (stop func()) {
 	if path == "" {
 		return func() {}
 	}
-	f, err := os.Create(path)
+	f, err := os.Create(path) //nolint:gosec // the operator names where the profile goes
 	if err == nil {
 		err = pprof.StartCPUProfile(f)
 	}

@@ -317,7 +317,7 @@ func openWarehouse(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error
 	var have int64
 	var dirty bool
 	err = wh.QueryRow(ctx, "SELECT version, dirty FROM public."+nssql.MigrationsTable).Scan(&have, &dirty)
-	if err != nil || dirty || uint(have) != want {
+	if err != nil || dirty || have != int64(want) { //nolint:gosec // migration numbers are small
 		wh.Close()
 		state := fmt.Sprintf("at version %d", have)
 		switch {

@@ -69,7 +69,7 @@ flight cleanly and exits.`,
 			m := metrics.New()
 			a.observer = m
 			srv := &http.Server{Addr: listen, Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
-			ln, err := net.Listen("tcp", listen)
+			ln, err := new(net.ListenConfig).Listen(ctx, "tcp", listen)
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("--listen %s: %w", listen, err))
 			}

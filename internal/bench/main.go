@@ -144,7 +144,7 @@ func main() {
 
 	printMarkdown(os.Stdout, rep)
 	data, _ := json.MarshalIndent(rep, "", "  ")
-	if err := os.WriteFile(*out, data, 0o644); err != nil {
+	if err := os.WriteFile(*out, data, 0o600); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -164,7 +164,7 @@ type entityFigures struct {
 // from the ledger.
 func timed(ctx context.Context, wh *pgx.Conn, bin string, args ...string) (run, error) {
 	var r run
-	cmd := exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-v", bin}, args...)...)
+	cmd := exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-v", bin}, args...)...) //nolint:gosec // the binary being measured
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

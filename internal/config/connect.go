@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -36,7 +37,7 @@ func (d Database) Open(ctx context.Context, setting string, readOnly bool, conns
 	}
 	pc.ConnConfig.ConnectTimeout = connectTimeout
 	if conns > 0 {
-		pc.MaxConns = int32(conns)
+		pc.MaxConns = int32(min(conns, math.MaxInt32)) //nolint:gosec // bounded on the line itself
 	}
 	pc.ConnConfig.RuntimeParams["application_name"] = "nightshift"
 	pc.ConnConfig.RuntimeParams["timezone"] = "UTC"

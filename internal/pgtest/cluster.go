@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -254,10 +255,15 @@ func (c *Cluster) run(t testing.TB, name string, args ...string) {
 func (c *Cluster) command(name string, args ...string) ([]byte, error) {
 	path := filepath.Join(c.bin, name)
 	var cmd *exec.Cmd
+	// The server's own binaries, with arguments the helper builds: no
+	// input from outside the test. A context bounds each command, so that a
+	// wedged pg_ctl cannot hang the test run.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	if c.owner != nil {
-		cmd = exec.Command("runuser", append([]string{"-u", c.owner.Username, "--", path}, args...)...)
+		cmd = exec.CommandContext(ctx, "runuser", append([]string{"-u", c.owner.Username, "--", path}, args...)...) //nolint:gosec // see above
 	} else {
-		cmd = exec.Command(path, args...)
+		cmd = exec.CommandContext(ctx, path, args...) //nolint:gosec // see above
 	}
 	cmd.Dir = c.dir
 	// PGDATA, PGPORT and the like in the environment must not steer the
@@ -335,7 +341,7 @@ func versionLess(a, b []int) bool {
 // moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("pgtest: free port: %v", err)
 	}

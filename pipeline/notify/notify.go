@@ -142,12 +142,12 @@ type Log struct{ Logger *slog.Logger }
 
 func (l *Log) Name() string { return "log" }
 
-func (l *Log) Notify(_ context.Context, n pipeline.Notification) error {
+func (l *Log) Notify(ctx context.Context, n pipeline.Notification) error {
 	level := slog.LevelInfo
 	if n.Status != pipeline.StatusSucceeded {
 		level = slog.LevelError
 	}
-	l.Logger.Log(context.Background(), level, n.Title(), "run", n.RunID, "status", n.Status, "error", n.Error, "next_action", n.NextAction)
+	l.Logger.Log(ctx, level, n.Title(), "run", n.RunID, "status", n.Status, "error", n.Error, "next_action", n.NextAction)
 	return nil
 }
 

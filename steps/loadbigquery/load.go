@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 
@@ -130,6 +131,9 @@ func (l *Load) result(ctx context.Context, table *bigquery.Table, jobID string, 
 		md, err := table.Metadata(ctx)
 		if err != nil {
 			return Result{}, fmt.Errorf("bigquery %s: load job %s reported no statistics, and the table could not be read: %w", c.Entity, jobID, classify(err))
+		}
+		if md.NumRows > math.MaxInt64 {
+			return Result{}, pipeline.MarkPermanent(fmt.Errorf("bigquery %s: the table reports %d rows", c.Entity, md.NumRows))
 		}
 		rows = int64(md.NumRows)
 	}

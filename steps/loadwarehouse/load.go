@@ -100,10 +100,11 @@ func (l *Load) verify(ctx context.Context, conn *pgxpool.Conn, staged reconcile.
 const cleanupTimeout = 30 * time.Second
 
 // DropStaging removes the staging table after a failure. It runs on a fresh
-// connection and a fresh context, because the load's may be the very thing
-// that was cancelled (an abort), so that nothing half-loaded is left behind.
-func (l *Load) DropStaging() {
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+// connection and a context that outlives ctx's cancellation, because ctx
+// may be the very thing that was cancelled (an abort), so that nothing
+// half-loaded is left behind.
+func (l *Load) DropStaging(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	_, _ = l.Pool.Exec(ctx, "DROP TABLE IF EXISTS "+quote(StagingSchema, l.staging()))
 }

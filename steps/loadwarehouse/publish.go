@@ -36,7 +36,7 @@ func (l *Load) Prepare(ctx context.Context, staged reconcile.Checksum) (int64, e
 	}
 	defer conn.Release()
 	if err := l.verify(ctx, conn, staged, true); err != nil {
-		l.DropStaging()
+		l.DropStaging(ctx)
 		return 0, fmt.Errorf("load %s: %w", c.Entity, err)
 	}
 	return staged.Rows, nil

@@ -102,7 +102,7 @@ func (s *Stage) Write(ctx context.Context, rec arrow.RecordBatch) error {
 
 // Close ends the COPY and returns the digest of the rows it copied, as
 // encoded. On error the staging table is dropped.
-func (s *Stage) Close() (reconcile.Checksum, error) {
+func (s *Stage) Close(ctx context.Context) (reconcile.Checksum, error) {
 	if s.conn == nil {
 		return reconcile.Checksum{}, fmt.Errorf("stage %s: already ended", s.load.Contract.Entity)
 	}
@@ -111,12 +111,12 @@ func (s *Stage) Close() (reconcile.Checksum, error) {
 	s.finish()
 	c := s.load.Contract
 	if s.err != nil {
-		s.load.DropStaging()
+		s.load.DropStaging(ctx)
 		return reconcile.Checksum{}, fmt.Errorf("stage %s: copy into staging: %w", c.Entity, s.err)
 	}
 	got := s.stream.digest.Checksum()
 	if s.copied != got.Rows {
-		s.load.DropStaging()
+		s.load.DropStaging(ctx)
 		return reconcile.Checksum{}, fmt.Errorf("stage %s: copy into staging: %d rows copied, %d sent", c.Entity, s.copied, got.Rows)
 	}
 	return got, nil
@@ -124,14 +124,14 @@ func (s *Stage) Close() (reconcile.Checksum, error) {
 
 // Abort cancels the COPY and drops the staging table. After Close it does
 // nothing, so it can be deferred.
-func (s *Stage) Abort() {
+func (s *Stage) Abort(ctx context.Context) {
 	if s.conn == nil {
 		return
 	}
 	s.once.Do(func() { close(s.abort) })
 	<-s.done
 	s.finish()
-	s.load.DropStaging()
+	s.load.DropStaging(ctx)
 }
 
 // finish releases what the COPY left — batches still queued, one half
@@ -175,20 +175,20 @@ func (l *Load) StageFile(ctx context.Context) (reconcile.Checksum, error) {
 		rec := rr.RecordBatch()
 		rec.Retain()
 		if err := st.Write(ctx, rec); err != nil {
-			st.Abort()
+			st.Abort(ctx)
 			return reconcile.Checksum{}, err
 		}
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		st.Abort()
+		st.Abort(ctx)
 		return reconcile.Checksum{}, fmt.Errorf("load %s: read spool: %w", c.Entity, err)
 	}
-	got, err := st.Close()
+	got, err := st.Close(ctx)
 	if err != nil {
 		return reconcile.Checksum{}, err
 	}
 	if got.Rows != l.File.Rows {
-		l.DropStaging()
+		l.DropStaging(ctx)
 		return reconcile.Checksum{}, fmt.Errorf("load %s: %d rows copied, the spool file has %d", c.Entity, got.Rows, l.File.Rows)
 	}
 	return got, nil

@@ -62,7 +62,7 @@ func (l *Load) Accumulate(ctx context.Context, staged reconcile.Checksum, w Wind
 	// No primary key on the chunk's staging table: the merge's primary key
 	// proves the keys unique.
 	if err := l.verify(ctx, conn, staged, false); err != nil {
-		l.DropStaging()
+		l.DropStaging(ctx)
 		return fmt.Errorf("backfill %s: %w", c.Entity, err)
 	}
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
@@ -81,7 +81,7 @@ func (l *Load) Accumulate(ctx context.Context, staged reconcile.Checksum, w Wind
 		return err
 	})
 	if err != nil {
-		l.DropStaging()
+		l.DropStaging(ctx)
 		return fmt.Errorf("backfill %s: stage %s %d..%d: %w", c.Entity, w.Key, w.Lo, w.Hi, err)
 	}
 	return nil
@@ -157,7 +157,7 @@ func (l *Load) MergeBackfill(ctx context.Context, w Window) (Merged, error) {
 		return conn.SendBatch(ctx, batch).Close()
 	}()
 	if err != nil {
-		l.DropStaging()
+		l.DropStaging(ctx)
 		return m, fmt.Errorf("backfill %s: merge: %w", c.Entity, err)
 	}
 	return m, nil

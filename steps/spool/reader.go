@@ -41,12 +41,12 @@ func Open(ctx context.Context, path string, batchSize int, mem memory.Allocator)
 	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batchSize)}, mem)
 	if err != nil {
-		pf.Close()
+		_ = pf.Close()
 		return nil, nil, fmt.Errorf("spool open %s: %w", path, err)
 	}
 	rr, err := fr.GetRecordReader(ctx, nil, nil)
 	if err != nil {
-		pf.Close()
+		_ = pf.Close()
 		return nil, nil, fmt.Errorf("spool open %s: %w", path, err)
 	}
 	return rr, func() error { rr.Release(); return pf.Close() }, nil
