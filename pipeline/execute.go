@@ -87,8 +87,10 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 	defer stopBeat()
 
 	finish := func(status Status, err error) (Report, error) {
-		if status == StatusAborted {
-			err = errors.Join(context.Cause(abortCtx), err)
+		if status == StatusAborted && abortCtx.Err() != nil {
+			// The cause, once: every entity that was stopped reports the
+			// same cancellation, a symptom of it, in its own result.
+			err = context.Cause(abortCtx)
 		}
 		if status == StatusAborted && abortCtx.Err() == nil {
 			// Cancelled by the deadline, not by an operator: a failure.

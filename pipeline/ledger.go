@@ -238,49 +238,6 @@ func nullable(n int64, err error) *int64 {
 	return &n
 }
 
-// RunSummary is a run as `nightshift runs` shows it.
-type RunSummary struct {
-	ID         int64      `json:"id"`
-	Env        string     `json:"env"`
-	Trigger    string     `json:"trigger"`
-	Status     string     `json:"status"`
-	Entities   []string   `json:"entities"`
-	Rows       int64      `json:"rows"`
-	Reason     string     `json:"reason,omitempty"`
-	StartedBy  string     `json:"started_by"`
-	StartedAt  time.Time  `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	Seconds    float64    `json:"duration_seconds"`
-	Error      string     `json:"error,omitempty"`
-}
-
-// Recent returns the latest runs, newest first. Rows adds up, over the
-// entities, the most rows any succeeded step of the entity handled.
-func (l *Ledger) Recent(ctx context.Context, limit int) ([]RunSummary, error) {
-	rows, err := l.pool.Query(ctx, `
-		SELECT r.id, r.env, r.trigger, r.status, r.entities, coalesce(r.reason, ''), r.started_by, r.started_at, r.finished_at,
-		       extract(epoch FROM coalesce(r.finished_at, now()) - r.started_at)::float8,
-		       coalesce(r.error, ''),
-		       coalesce((SELECT sum(m.rows) FROM (
-		                   SELECT max(s.rows) AS rows FROM nightshift.step_runs s
-		                   WHERE s.run_id = r.id AND s.status = 'succeeded' AND s.entity <> '*' GROUP BY s.entity) m), 0)::int8
-		FROM nightshift.runs r
-		ORDER BY r.id DESC
-		LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: recent runs: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (RunSummary, error) {
-		var s RunSummary
-		err := row.Scan(&s.ID, &s.Env, &s.Trigger, &s.Status, &s.Entities, &s.Reason, &s.StartedBy, &s.StartedAt, &s.FinishedAt, &s.Seconds, &s.Error, &s.Rows)
-		return s, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: recent runs: %w", err)
-	}
-	return out, nil
-}
-
 // LastScheduledSuccess is when the last successful run of a schedule
 // started (zero if none).
 func (l *Ledger) LastScheduledSuccess(ctx context.Context, schedule string) (time.Time, error) {

@@ -189,12 +189,15 @@ func TestKilledProcessLeavesTargetsIntactAndIsMarkedAbandoned(t *testing.T) {
 	r := cli(t, nil, "--config", p.config, "runs", "--json")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Contains(t, r.stderr, "run 2 had died without finishing; it is now marked abandoned")
-	var runs []struct {
-		ID     int64  `json:"id"`
-		Status string `json:"status"`
-		Error  string `json:"error"`
+	var listing struct {
+		Runs []struct {
+			ID     int64  `json:"id"`
+			Status string `json:"status"`
+			Error  string `json:"error"`
+		} `json:"runs"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(r.stdout), &runs))
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &listing))
+	runs := listing.Runs
 	require.Equal(t, "abandoned", runs[0].Status)
 	require.Contains(t, runs[0].Error, "the process running it died")
 

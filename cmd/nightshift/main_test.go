@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -168,22 +169,35 @@ func TestRunTwiceLeavesIdenticalTablesAndKeepsPrevious(t *testing.T) {
 
 	r = cli(t, nil, "--config", path, "runs", "--json")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	var runs []struct {
-		ID       int64    `json:"id"`
-		Trigger  string   `json:"trigger"`
-		Status   string   `json:"status"`
-		Entities []string `json:"entities"`
-		Rows     int64    `json:"rows"`
-		Reason   string   `json:"reason"`
+	var listing struct {
+		Version int `json:"version"`
+		Runs    []struct {
+			ID            int64    `json:"id"`
+			Trigger       string   `json:"trigger"`
+			Status        string   `json:"status"`
+			Entities      []string `json:"entities"`
+			RowsRead      int64    `json:"rows_read"`
+			RowsPublished int64    `json:"rows_published"`
+			Reason        string   `json:"reason"`
+			Spec          struct {
+				Kind string `json:"kind"`
+			} `json:"spec"`
+			Results map[string]string `json:"results"`
+		} `json:"runs"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(r.stdout), &runs), r.stdout)
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &listing), r.stdout)
+	require.Equal(t, 1, listing.Version)
+	runs := listing.Runs
 	require.Len(t, runs, 2)
 	for i, run := range runs {
 		require.Equal(t, int64(2-i), run.ID, "newest first")
 		require.Equal(t, "succeeded", run.Status)
 		require.Equal(t, "manual", run.Trigger)
+		require.Equal(t, "full", run.Spec.Kind)
 		require.Equal(t, []string{"trainees"}, run.Entities)
-		require.Equal(t, source.Rows, run.Rows)
+		require.Equal(t, source.Rows, run.RowsRead)
+		require.Equal(t, source.Rows, run.RowsPublished)
+		require.Equal(t, map[string]string{"trainees": "succeeded"}, run.Results)
 	}
 	require.Equal(t, "first", runs[1].Reason)
 
@@ -191,8 +205,12 @@ func TestRunTwiceLeavesIdenticalTablesAndKeepsPrevious(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	require.Len(t, lines, 3, r.stdout)
-	require.Contains(t, lines[0], "ROWS")
+	require.Contains(t, lines[0], "PUBLISHED")
 	require.Contains(t, lines[2], "first")
+	require.Contains(t, lines[2], fmt.Sprintf(" %d ", source.Rows), "the rows published")
+	for _, line := range lines {
+		require.LessOrEqual(t, utf8.RuneCountInString(line), 100, line)
+	}
 }
 
 func TestRunNeverWritesToTheSource(t *testing.T) {

@@ -1,16 +1,24 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/schemas"
 )
+
+// runsWidth is what `nightshift runs` fits in: a terminal beside another.
+const runsWidth = 100
 
 func (a *app) runsCommand() *cobra.Command {
 	var limit int
@@ -19,53 +27,268 @@ func (a *app) runsCommand() *cobra.Command {
 		Use:   "runs",
 		Short: "List recent runs from the ledger",
 		Long: `List the most recent runs recorded in the warehouse's nightshift.runs table, newest
-first: id, what triggered it, its status, the entities it covered, rows loaded and
-how long it took. --json prints the same as a JSON array, for scripts.`,
+first, one line each in 100 columns: id, trigger, status, when it started (local time), how
+long it took, its scope, the rows it published to the warehouse (- when it published
+nothing), the rows it set aside in quarantine, the first step that failed, and the reason.
+"nightshift runs show ID" tells one run in full.
+
+--json prints {"version": 1, "runs": [...]}: each run with its spec (kind, entities,
+window), what it read, published and quarantined, when it reached the warehouse and
+BigQuery, and how each entity ended. Fields are only added within a version.`,
 		Example: `  nightshift runs
-  nightshift runs --limit 5 --json | jq '.[0].status'`,
+  nightshift runs --limit 5 --json | jq '.runs[0].status'
+  nightshift runs show 42`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if limit < 1 {
 				return withCode(exitUsage, fmt.Errorf("--limit must be at least 1"))
 			}
-			cfg, wh, err := a.warehouse(cmd.Context())
+			ledger, done, err := a.ledger(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer wh.Close()
-			ledger := pipeline.NewLedger(wh)
-			abandoned, err := ledger.SweepAbandoned(cmd.Context())
-			if err != nil {
-				return err
-			}
-			for _, id := range abandoned {
-				fmt.Fprintf(a.stderr, "note: run %d had died without finishing; it is now marked abandoned\n", id)
-			}
-			// Whoever finds a dead run reports it; the ledger makes sure
-			// only one process does.
-			a.newRunner(cfg, wh).NotifyAbandoned(cmd.Context(), abandoned)
+			defer done()
 			runs, err := ledger.Recent(cmd.Context(), limit)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
 				if runs == nil {
 					runs = []pipeline.RunSummary{}
 				}
-				return enc.Encode(runs)
+				return writeJSON(a.stdout, map[string]any{"version": pipeline.HistoryVersion, "runs": runs})
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tTRIGGER\tSTATUS\tENTITIES\tROWS\tSTARTED\tDURATION\tREASON")
-			for _, r := range runs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Trigger, r.Status, strings.Join(r.Entities, ","), r.Rows,
-					r.StartedAt.UTC().Format("2006-01-02 15:04:05Z"), (time.Duration(r.Seconds * float64(time.Second))).Round(10*time.Millisecond), quoteUserText(r.Reason))
-			}
-			return tw.Flush()
+			printRuns(a.stdout, runs, len(schemas.All()))
+			return nil
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many runs to show")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	cmd.AddCommand(a.runsShowCommand())
 	return cmd
+}
+
+func (a *app) runsShowCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "One run in full: every entity's steps, attempts, rows, snapshot and error, and what to do next",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseRunID(args[0])
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("ID: %w", err))
+			}
+			ledger, done, err := a.ledger(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			run, err := ledger.Summary(cmd.Context(), id)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			steps, err := ledger.Steps(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if steps == nil {
+					steps = []pipeline.StepSummary{}
+				}
+				return writeJSON(a.stdout, map[string]any{"version": pipeline.HistoryVersion, "run": run, "steps": steps, "next_action": run.NextAction()})
+			}
+			printRun(a.stdout, run, steps)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of tables")
+	return cmd
+}
+
+// ledger opens the warehouse's ledger and reports, once, any run found
+// dead on the way.
+func (a *app) ledger(ctx context.Context) (*pipeline.Ledger, func(), error) {
+	cfg, wh, err := a.warehouse(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ledger := pipeline.NewLedger(wh)
+	abandoned, err := ledger.SweepAbandoned(ctx)
+	if err != nil {
+		wh.Close()
+		return nil, nil, err
+	}
+	for _, id := range abandoned {
+		fmt.Fprintf(a.stderr, "note: run %d had died without finishing; it is now marked abandoned\n", id)
+	}
+	// Whoever finds a dead run reports it; the ledger makes sure only one
+	// process does.
+	a.newRunner(cfg, wh).NotifyAbandoned(ctx, abandoned)
+	return ledger, wh.Close, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// runsColumns are the columns of `nightshift runs` and their widths; the
+// reason takes what is left of runsWidth.
+var runsColumns = []struct {
+	title string
+	width int
+	right bool
+}{
+	{"ID", 4, true}, {"TRIGGER", 8, false}, {"STATUS", 9, false}, {"STARTED", 11, false}, {"TOOK", 6, true},
+	{"SCOPE", 12, false}, {"PUBLISHED", 9, true}, {"QUAR", 5, true}, {"FAILED AT", 13, false}, {"REASON", 0, false},
+}
+
+func printRuns(w io.Writer, runs []pipeline.RunSummary, all int) {
+	fmt.Fprintln(w, runsLine(func(i int) string { return runsColumns[i].title }))
+	for _, r := range runs {
+		published := "-"
+		if r.PublishedAt != nil {
+			published = strconv.FormatInt(r.RowsPublished, 10)
+		}
+		failed := ""
+		if r.FailedEntity != "" {
+			failed = r.FailedEntity + "/" + r.FailedStep
+		}
+		cells := []string{
+			strconv.FormatInt(r.ID, 10), r.Trigger, r.Status, r.StartedAt.Local().Format("01-02 15:04"),
+			took(time.Duration(r.Seconds * float64(time.Second))), scope(r, all), published,
+			strconv.FormatInt(r.Quarantined, 10), failed, quoteUserText(r.Reason),
+		}
+		fmt.Fprintln(w, runsLine(func(i int) string { return cells[i] }))
+	}
+}
+
+// runsLine lays out one line of cells in the columns, each cut to its
+// width with an ellipsis, the last to what is left of runsWidth.
+func runsLine(cell func(int) string) string {
+	var b strings.Builder
+	for i, col := range runsColumns {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		width := col.width
+		if width == 0 {
+			width = runsWidth - utf8.RuneCountInString(b.String())
+		}
+		s := ellipsis(cell(i), width)
+		pad := strings.Repeat(" ", width-utf8.RuneCountInString(s))
+		if col.right {
+			b.WriteString(pad + s)
+		} else if i == len(runsColumns)-1 {
+			b.WriteString(s)
+		} else {
+			b.WriteString(s + pad)
+		}
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+// ellipsis cuts s to width runes, marking the cut.
+func ellipsis(s string, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= width {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:width-1]) + "…"
+}
+
+// took is a duration in a few characters: 850ms, 42s, 3m05s, 2h14m.
+func took(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// scope says what a run covered: every entity, one, some, a backfill's
+// window, a restore, or the BigQuery half of another run.
+func scope(r pipeline.RunSummary, all int) string {
+	entities := func() string {
+		switch n := len(r.Entities); n {
+		case all:
+			return fmt.Sprintf("all %d", n)
+		case 1:
+			return r.Entities[0]
+		default:
+			return fmt.Sprintf("%d entities", n)
+		}
+	}
+	switch r.Spec.Kind {
+	case pipeline.KindBackfill:
+		if r.Spec.From != "" {
+			return entities() + " " + r.Spec.From + ".." + r.Spec.To
+		}
+		return entities() + " (all rows)"
+	case pipeline.KindRestore:
+		return "restore " + entities()
+	case pipeline.KindPropagate:
+		return fmt.Sprintf("BigQuery of %d", r.Spec.DataRun)
+	}
+	return entities()
+}
+
+func printRun(w io.Writer, r pipeline.RunSummary, steps []pipeline.StepSummary) {
+	fmt.Fprintf(w, "run %d: %s %s, %s\n", r.ID, r.Trigger, r.Mode, r.Status)
+	fmt.Fprintf(w, "  started   %s by %s, took %s\n", r.StartedAt.Local().Format("2006-01-02 15:04:05 MST"), quoteUserText(r.StartedBy),
+		took(time.Duration(r.Seconds*float64(time.Second))))
+	if r.Reason != "" {
+		fmt.Fprintf(w, "  reason    %s\n", quoteUserText(r.Reason))
+	}
+	if r.RetryOf != 0 {
+		fmt.Fprintf(w, "  retries   run %d\n", r.RetryOf)
+	}
+	published := "no: the warehouse was not changed"
+	if r.PublishedAt != nil {
+		published = fmt.Sprintf("%s, %d rows", r.PublishedAt.Local().Format("15:04:05"), r.RowsPublished)
+	}
+	fmt.Fprintf(w, "  published %s\n", published)
+	bigquery := "no"
+	if r.BigQueryAt != nil {
+		bigquery = r.BigQueryAt.Local().Format("15:04:05")
+	}
+	fmt.Fprintf(w, "  BigQuery  %s\n", bigquery)
+	fmt.Fprintf(w, "  read      %d rows; quarantined %d\n\n", r.RowsRead, r.Quarantined)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENTITY\tSTEP\tSTATUS\tATTEMPTS\tROWS\tQUAR\tSECONDS\tSNAPSHOT")
+	for _, s := range steps {
+		rows := "-"
+		if s.Rows != nil {
+			rows = strconv.FormatInt(*s.Rows, 10)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.1f\t%s\n", s.Entity, s.Step, s.Status, s.Attempts, rows, s.Quarantined, s.Seconds, s.Snapshot)
+	}
+	_ = tw.Flush()
+	// Each error once: the same cause is not repeated for every entity it
+	// stopped.
+	seen := map[string]bool{}
+	for _, s := range steps {
+		if s.Error != "" && !seen[s.Error] {
+			seen[s.Error] = true
+			fmt.Fprintf(w, "\n%s/%s: %s", s.Entity, s.Step, terminalSafe(s.Error))
+		}
+	}
+	repeats := false
+	for e := range seen {
+		repeats = repeats || strings.Contains(r.Error, e)
+	}
+	if r.Error != "" && !repeats {
+		fmt.Fprintf(w, "\nrun: %s", terminalSafe(r.Error))
+	}
+	fmt.Fprintf(w, "\n\nnext: %s\n", r.NextAction())
 }
