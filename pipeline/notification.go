@@ -37,6 +37,8 @@ type Notification struct {
 	// a run that did not publish.
 	Published bool   `json:"published"`
 	Changed   string `json:"changed"`
+	// Schedule names the schedule of an overdue alert.
+	Schedule string `json:"schedule,omitempty"`
 	// NextAction tells the reader what to do now, in one sentence.
 	NextAction string `json:"next_action"`
 }
@@ -52,18 +54,41 @@ type EntityNotice struct {
 	Error      string  `json:"error,omitempty"`
 }
 
-// Title is a one-line summary for chat messages.
+// Title is a one-line summary for chat messages. Each kind of notice says
+// what it is about in its own words, and every count says what it counts.
 func (n Notification) Title() string {
 	env := n.Env
 	if n.Production {
 		env = strings.ToUpper(env)
 	}
+	prefix := fmt.Sprintf("nightshift [%s]", env)
+	took := (time.Duration(n.Seconds * float64(time.Second))).Round(time.Second)
 	var rows int64
+	ok := 0
 	for _, e := range n.Entities {
 		rows += e.Rows
+		if e.Status == StatusSucceeded {
+			ok++
+		}
 	}
-	return fmt.Sprintf("nightshift [%s] run %d %s: %d entities, %d rows in %s", env, n.RunID, n.Status, len(n.Entities), rows,
-		(time.Duration(n.Seconds * float64(time.Second))).Round(time.Second))
+	switch n.Status {
+	case StatusOverdue:
+		return fmt.Sprintf("%s schedule %s overdue: no run succeeded by its deadline", prefix, n.Schedule)
+	case StatusAbandoned:
+		return fmt.Sprintf("%s run %d abandoned: its process died", prefix, n.RunID)
+	case StatusRefused:
+		return fmt.Sprintf("%s run %d refused: it did not start", prefix, n.RunID)
+	case StatusSucceeded:
+		if n.Published {
+			return fmt.Sprintf("%s run %d succeeded in %s: %d entities, %d rows read and published", prefix, n.RunID, took, len(n.Entities), rows)
+		}
+		return fmt.Sprintf("%s run %d succeeded in %s: %d entities", prefix, n.RunID, took, len(n.Entities))
+	}
+	outcome := "nothing published"
+	if n.Published {
+		outcome = "the warehouse published, BigQuery not finished"
+	}
+	return fmt.Sprintf("%s run %d %s after %s: %d of %d entities done, %s", prefix, n.RunID, n.Status, took, ok, len(n.Entities), outcome)
 }
 
 // Notifier delivers a notification somewhere: Slack, Teams, a webhook, the
@@ -174,7 +199,7 @@ func (r *Runner) NotifyOverdue(ctx context.Context, env string, a OverdueAlert) 
 	}
 	r.notify(ctx, Notification{
 		Version: NotificationVersion, Env: env, Trigger: TriggerSchedule, Status: StatusOverdue,
-		StartedBy: "schedule " + a.Schedule, StartedAt: a.FiredAt, Entities: []EntityNotice{},
+		StartedBy: "schedule " + a.Schedule, StartedAt: a.FiredAt, Entities: []EntityNotice{}, Schedule: a.Schedule,
 		Error: fmt.Sprintf("schedule %s fired at %s has not succeeded by its deadline %s; last success: %s",
 			a.Schedule, a.FiredAt.UTC().Format(time.RFC3339), a.Deadline.UTC().Format(time.RFC3339), last),
 		NextAction: "Look at `nightshift runs` for the night's run: still running, failed, or never started (is the scheduler up?).",

@@ -9,6 +9,7 @@ import (
 	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/loadwarehouse"
+	"github.com/dfe-nightshift/nightshift/steps/preflight"
 )
 
 // Engine knows what each kind of run means: it turns a spec into a plan,
@@ -63,6 +64,37 @@ func (e *Engine) Planner(spec pipeline.Spec) pipeline.Planner {
 		}
 		return nil, pipeline.MarkPermanent(fmt.Errorf("unknown kind of run %q", spec.Kind))
 	}
+}
+
+// Preflight checks the sources of the contracts, as a full run's plan
+// does: a backfill, or its dry run, against a source that no longer
+// matches is refused (pipeline.Refuse) naming what is missing, never met
+// as a raw error halfway through a chunk.
+func (e *Engine) Preflight(ctx context.Context, contracts []*schemas.Contract) (versions map[string]string, notes []string, err error) {
+	versions = map[string]string{}
+	var blocking []preflight.Finding
+	for _, source := range sourcesOf(contracts) {
+		pool, ok := e.Deps.Sources[source]
+		if !ok {
+			return nil, nil, fmt.Errorf("source %q is not configured", source)
+		}
+		res, err := preflight.Check(ctx, pool, source, readersOf(contracts, source))
+		if err != nil {
+			return nil, nil, err
+		}
+		versions[source] = res.Version
+		for _, f := range res.Findings {
+			if f.Blocking() {
+				blocking = append(blocking, f)
+			} else {
+				notes = append(notes, "preflight: "+f.String())
+			}
+		}
+	}
+	if len(blocking) > 0 {
+		return nil, nil, pipeline.Refuse(&preflight.RefusedError{Findings: blocking})
+	}
+	return versions, notes, nil
 }
 
 // Window parses a backfill spec's window.
@@ -120,7 +152,11 @@ func (e *Engine) BackfillChunks(ctx context.Context, spec pipeline.Spec, runID i
 	return c, b, chunks, done, resumed, nil
 }
 
-func (e *Engine) backfill(ctx context.Context, run *pipeline.Run, spec pipeline.Spec, _ []*schemas.Contract) (*pipeline.Plan, error) {
+func (e *Engine) backfill(ctx context.Context, run *pipeline.Run, spec pipeline.Spec, contracts []*schemas.Contract) (*pipeline.Plan, error) {
+	versions, notes, err := e.Preflight(ctx, contracts)
+	if err != nil {
+		return nil, err
+	}
 	c, b, chunks, done, resumed, err := e.BackfillChunks(ctx, spec, run.ID)
 	if err != nil {
 		return nil, pipeline.MarkPermanent(err)
@@ -143,6 +179,7 @@ func (e *Engine) backfill(ctx context.Context, run *pipeline.Run, spec pipeline.
 		progress = e.Progress.Add
 	}
 	p := BackfillPlan(run.ID, e.Deps, c, b, chunks, done, progress)
+	p.SourceVersions, p.Notes = versions, notes
 	if resumed != 0 {
 		p.Notes = append(p.Notes, fmt.Sprintf("resumes backfill run %d: %d of %d chunks already staged", resumed, len(done), len(chunks)))
 	}

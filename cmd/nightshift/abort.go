@@ -67,7 +67,7 @@ func (a *app) retryCommand() *cobra.Command {
     finish loads BigQuery with that run's spool files, under that run's job ids, so
     nothing is loaded twice.
 A retry is guarded like the original: in production it needs --reason, and for a
-backfill or a restore --confirm production too.`,
+backfill or a restore --confirm production too.` + runHelp,
 		Example: `  nightshift retry 42 --reason "source connection dropped overnight"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -47,7 +47,7 @@ staged.
 --dry-run prints the plan (chunks, estimated rows, target table) and changes nothing.
 On a terminal a progress bar shows rows, rows/s and the time left; otherwise each
 chunk is logged as it finishes. --reason is required; in production, so is
---confirm production. BigQuery is not backfilled: the next full run reloads it.`,
+--confirm production. BigQuery is not backfilled: the next full run reloads it.` + runHelp,
 		Example: `  nightshift backfill --entity declarations --from 2025-09-01 --to 2025-10-01 --reason "lead provider resubmitted September" --dry-run
   nightshift backfill --entity trainees --chunk-rows 50000 --reason "reload after the route fix"`,
 		Args: cobra.NoArgs,
@@ -94,6 +94,12 @@ func (a *app) backfill(ctx context.Context, opts backfillOptions) error {
 	}
 	defer closeAll(sources)
 	engine := &steps.Engine{Deps: steps.Deps{Sources: sources, Warehouse: wh}, Ledger: pipeline.NewLedger(wh)}
+	if _, _, err := engine.Preflight(ctx, []*schemas.Contract{c}); err != nil {
+		if pipeline.IsRefused(err) {
+			return withCode(exitRefused, err)
+		}
+		return err
+	}
 	c, window, chunks, done, resumed, err := engine.BackfillChunks(ctx, spec, 0)
 	if err != nil {
 		return withCode(exitUsage, err)

@@ -142,3 +142,19 @@ func TestBackfillReloadsOneWindowOfOneEntityAndResumes(t *testing.T) {
 	require.Positive(t, sqlChecked)
 	require.Equal(t, checksum(t, p.src, schemas.Trainees.SourceChecksumSQL()), warehouseChecksums(t, p)["trainees"])
 }
+
+// A backfill, and its dry run, runs the same preflight as a run: a source
+// that lost a column is refused (exit 3) naming it, before any chunk.
+func TestBackfillRunsThePreflight(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, 0.05)
+	require.Equal(t, exitOK, cli(t, nil, "--config", p.config, "run").code)
+	_, err := pgtest.Pool(t, p.src).Exec(context.Background(), "ALTER TABLE trainees RENAME COLUMN trn TO teacher_reference_number")
+	require.NoError(t, err)
+	for _, extra := range [][]string{{"--dry-run"}, {}} {
+		r := cli(t, nil, append([]string{"--config", p.config, "backfill", "--entity", "trainees", "--reason", "r"}, extra...)...)
+		require.Equal(t, exitRefused, r.code, r.stderr)
+		require.Contains(t, r.stderr, "source register: table trainees has no column trn")
+		require.NotContains(t, r.stderr, "ERROR: column")
+	}
+}

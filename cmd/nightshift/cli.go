@@ -30,6 +30,18 @@ const (
 	exitAborted = 130 // aborted by a signal or `nightshift abort`
 )
 
+// runHelp ends the help of every command that starts a run: how it ends,
+// and what production asks of it.
+const runHelp = `
+
+In production (an environment named in production_names): --reason is required,
+and a backfill or a restore — or a retry of one — also needs --confirm <env>.
+
+Exit codes: 0 succeeded; 1 failed (including a warehouse or source that cannot be
+reached); 2 usage or configuration error; 3 preflight refused (a source does not match
+the contracts); 4 refused (another run holds the lock, or --confirm is missing);
+130 aborted (Ctrl-C, SIGTERM or nightshift abort).`
+
 // exitError carries an exit code up to Main.
 type exitError struct {
 	code int

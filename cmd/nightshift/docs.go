@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dfe-nightshift/nightshift/schemas"
+	nssql "github.com/dfe-nightshift/nightshift/sql"
 )
 
 func (a *app) docsCommand() *cobra.Command {
@@ -18,18 +20,31 @@ func (a *app) docsCommand() *cobra.Command {
 from, and for each column its type, whether it can be NULL, its PII class (none,
 personal, special) and its description, with the names of coded values. It is generated
 from the same contracts that create the warehouse tables and their COMMENTs, so the
-dictionary, the tables and the data always agree. Needs no database.`,
+dictionary, the tables and the data always agree. It ends with everything else analysts
+may query — reporting.status_history, reporting.statuses_as_of(), the views, and the
+run ledger's tables — from the COMMENTs the warehouse migrations and views give them.
+Needs no database.`,
 		Example: `  nightshift docs --out docs/data-dictionary.md`,
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			catalog, err := nssql.Catalog()
+			if err != nil {
+				return err
+			}
+			write := func(w io.Writer) error {
+				if err := schemas.WriteDictionary(w, schemas.All()); err != nil {
+					return err
+				}
+				return nssql.WriteCatalog(w, catalog)
+			}
 			if out == "" || out == "-" {
-				return schemas.WriteDictionary(a.stdout, schemas.All())
+				return write(a.stdout)
 			}
 			f, err := os.Create(out)
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("--out: %w", err))
 			}
-			if err := schemas.WriteDictionary(f, schemas.All()); err != nil {
+			if err := write(f); err != nil {
 				_ = f.Close()
 				return err
 			}

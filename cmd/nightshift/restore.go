@@ -27,7 +27,7 @@ restore done twice is the same as once, and is safe to retry.
 
 The restore is a run like any other: it takes the run lock, is recorded in the ledger
 with its reason, and is notified. nightshift.table_versions says which run's data each
-table holds. In production it needs --confirm production as well as --reason.`,
+table holds. In production it needs --confirm production as well as --reason.` + runHelp,
 		Example: `  nightshift restore --entity trainees --reason "last night's load had the wrong provider data"
   nightshift restore --entity trainees --run 41 --reason "undo the restore"`,
 		Args: cobra.NoArgs,

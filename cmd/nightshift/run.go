@@ -43,12 +43,7 @@ commits leaves the warehouse and BigQuery exactly as they were.
 
 Entities run in parallel (run.parallelism); a failed step is retried up to
 run.max_attempts times when the error is transient. The run is recorded in
-nightshift.runs and nightshift.step_runs; see "nightshift runs". In production
-(NIGHTSHIFT_ENV=production) --reason is required.
-
-Exit codes: 0 succeeded, 1 failed (including a warehouse or source that cannot be
-reached), 2 usage or configuration error, 3 preflight refused (a source does not
-match the contracts), 4 refused (another run holds the lock), 130 aborted.`,
+nightshift.runs and nightshift.step_runs; see "nightshift runs".` + runHelp,
 		Example: `  nightshift run
   nightshift run --entity trainees --reason "reload after the provider fix"`,
 		Args: cobra.NoArgs,

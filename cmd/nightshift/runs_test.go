@@ -121,3 +121,45 @@ func TestRunsTellEveryKindOfRunInOneHundredColumns(t *testing.T) {
 	require.Equal(t, exitUsage, r.code)
 	require.Contains(t, r.stderr, "no such run")
 }
+
+// Every command that starts a run says, in its help, how it ends and what
+// production asks of it.
+func TestRunCommandsHelpListExitCodesAndProduction(t *testing.T) {
+	t.Parallel()
+	for _, command := range []string{"run", "backfill", "restore", "retry"} {
+		r := cli(t, nil, command, "--help")
+		require.Equal(t, exitOK, r.code, r.stderr)
+		for _, want := range []string{"Exit codes: 0 succeeded", "3 preflight refused", "130 aborted", "--reason is required", "--confirm <env>"} {
+			require.Contains(t, r.stdout, want, "%s --help", command)
+		}
+	}
+}
+
+// The data dictionary covers every table, view and function of the
+// warehouse an analyst may query, beyond the entities too: checked against
+// a migrated warehouse's own catalog.
+func TestDocsCoverEverythingAnAnalystMayQuery(t *testing.T) {
+	t.Parallel()
+	r := cli(t, nil, "docs")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	rows, err := pgtest.Pool(t, pgtest.NewWarehouse(t)).Query(context.Background(), `
+		SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname IN ('nightshift', 'reporting') AND c.relkind IN ('r', 'v')
+		UNION ALL
+		SELECT n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'reporting'`)
+	require.NoError(t, err)
+	var names []string
+	for rows.Next() {
+		var name string
+		require.NoError(t, rows.Scan(&name))
+		names = append(names, name)
+	}
+	require.NoError(t, rows.Err())
+	require.NotEmpty(t, names)
+	for _, name := range names {
+		require.Contains(t, r.stdout, "`"+name, "docs describe %s", name)
+	}
+	for _, view := range []string{"trainees_current", "teacher_timeline", "data_quality_issues"} {
+		require.Contains(t, r.stdout, "view `reporting."+view+"`")
+	}
+}

@@ -49,14 +49,22 @@ func post(ctx context.Context, client *http.Client, endpoint string, body any) e
 // details renders the entities and the error as plain lines.
 func details(n pipeline.Notification) string {
 	var b strings.Builder
+	if n.Status == pipeline.StatusOverdue {
+		// An alert about a schedule, not a run: no entities, no trigger.
+		fmt.Fprintf(&b, "%s\nNext: %s", n.Error, n.NextAction)
+		return b.String()
+	}
 	for _, e := range n.Entities {
-		fmt.Fprintf(&b, "• %s: %s, %d rows, %d attempt(s), %.1fs", e.Entity, e.Status, e.Rows, e.Attempts, e.Seconds)
+		fmt.Fprintf(&b, "• %s: %s, %d rows read, %d attempt(s), %.1fs", e.Entity, e.Status, e.Rows, e.Attempts, e.Seconds)
 		if e.FailedStep != "" {
 			fmt.Fprintf(&b, " (failed at %s)", e.FailedStep)
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "Trigger: %s by %s", n.Trigger, n.StartedBy)
+	if n.Changed != "" {
+		fmt.Fprintf(&b, "%s\n", n.Changed)
+	}
+	fmt.Fprintf(&b, "Started %s by %s", n.Trigger, n.StartedBy)
 	if n.Reason != "" {
 		fmt.Fprintf(&b, ", reason: %s", n.Reason)
 	}
