@@ -40,6 +40,12 @@ demo-stop: ## Stop the demo's PostgreSQL
 	@internal/devdb/pgcluster.sh stop $(DEMO_DIR)/pg
 
 test: ## Run every test against a real PostgreSQL (with the race detector)
+	@missing=; [ -x /usr/bin/chromium ] || missing="$$missing chromium"; command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian's$$missing, for the browser test of the run-history page and promtool's check of /metrics"; \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing; \
+	fi
 	@url="$${NIGHTSHIFT_TEST_DATABASE_URL:-}"; \
 	if [ -z "$$url" ]; then \
 	  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then url="$(LOCAL_PG_URL)"; \

@@ -183,3 +183,18 @@ func (e errorString) Is(target error) bool {
 	}
 	return false
 }
+
+// LastDuration is how long the last successful run with the same mode and
+// entities took (0 when there was none): what a live view estimates from.
+func (l *Ledger) LastDuration(ctx context.Context, mode string, entities []string) (time.Duration, error) {
+	var seconds *float64
+	err := l.pool.QueryRow(ctx, `SELECT extract(epoch FROM finished_at - started_at)::float8 FROM nightshift.runs
+		WHERE status = 'succeeded' AND mode = $1 AND entities = $2 ORDER BY id DESC LIMIT 1`, mode, entities).Scan(&seconds)
+	if errors.Is(err, pgx.ErrNoRows) || seconds == nil {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ledger: last duration of %s: %w", mode, err)
+	}
+	return time.Duration(*seconds * float64(time.Second)), nil
+}

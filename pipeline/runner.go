@@ -27,6 +27,15 @@ type Runner struct {
 	// Observer, when set, is told about every attempt and every run (the
 	// Prometheus metrics).
 	Observer Observer
+	// Progress, when set, is told when each task starts and ends (a live
+	// view on a terminal).
+	Progress Progress
+}
+
+// Progress watches a run's tasks start and end.
+type Progress interface {
+	TaskStarted(entity string)
+	TaskFinished(res EntityResult)
 }
 
 // Observer watches a runner's work.
@@ -50,7 +59,13 @@ func (r *Runner) Execute(ctx context.Context, run *Run, tasks []Task) []EntityRe
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
+				if r.Progress != nil {
+					r.Progress.TaskStarted(task.Entity)
+				}
 				results[i] = r.runTask(ctx, run, task)
+				if r.Progress != nil {
+					r.Progress.TaskFinished(results[i])
+				}
 			case <-ctx.Done():
 				results[i] = EntityResult{Entity: task.Entity, Status: StatusAborted, Err: context.Cause(ctx)}
 			}

@@ -5,14 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
@@ -137,48 +137,58 @@ func printPlan(w io.Writer, schema string, c *schemas.Contract, b steps.Backfill
 	_ = tw.Flush()
 }
 
-// progressBar shows a backfill's rows staged: a bar (rows, rows/s, time
-// left) on a terminal; elsewhere the runner's log line per chunk says as
-// much.
+// progressBar shows a backfill's rows staged on a terminal: rows, rows/s
+// and the time left, with log lines printed above it; elsewhere the
+// runner's log line per chunk says as much.
 type progressBar struct {
-	stderr io.Writer
-	bar    *progressbar.ProgressBar
+	p       *mpb.Progress
+	bar     *mpb.Bar
+	started time.Time
 }
 
 // progress is a progress bar when stderr, where it draws, is a terminal;
 // nil otherwise.
 func (a *app) progress() *progressBar {
-	f, ok := a.stderr.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !a.stderrTerminal() {
 		return nil
 	}
-	return &progressBar{stderr: a.stderr}
+	return &progressBar{p: mpb.New(mpb.WithOutput(a.stderr), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())}
 }
 
 // Start is told the rows the backfill will stage.
 func (p *progressBar) Start(total int64) {
-	p.bar = progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(p.stderr),
-		progressbar.OptionSetDescription("backfill"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("rows"),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
+	p.started = time.Now()
+	p.bar = p.p.AddBar(total,
+		mpb.PrependDecorators(decor.Name("backfill", decor.WCSyncSpaceR), decor.CountersNoUnit("%d / %d rows", decor.WCSyncSpaceR)),
+		mpb.AppendDecorators(decor.Any(func(s decor.Statistics) string {
+			elapsed := time.Since(p.started)
+			// A rate over less than a second is noise.
+			if elapsed < time.Second || s.Current == 0 {
+				return elapsed.Round(time.Second).String()
+			}
+			rate := float64(s.Current) / elapsed.Seconds()
+			left := time.Duration(float64(s.Total-s.Current) / rate * float64(time.Second))
+			return fmt.Sprintf("%d rows/s, %s, about %s left", int64(rate), elapsed.Round(time.Second), left.Round(time.Second))
+		})),
 	)
 }
 
 // Add is told the rows of a chunk staged.
 func (p *progressBar) Add(rows int64) {
 	if p.bar != nil {
-		_ = p.bar.Add64(rows)
+		p.bar.IncrInt64(rows)
 	}
+}
+
+// Logger sends log lines above the bar.
+func (p *progressBar) Logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(p.p, &slog.HandlerOptions{ReplaceAttr: redactAttr}))
 }
 
 // Finish ends the bar, so that what follows starts on a line of its own.
 func (p *progressBar) Finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-		fmt.Fprintln(p.stderr)
+	if p.bar != nil && !p.bar.Completed() {
+		p.bar.Abort(false)
 	}
+	p.p.Wait()
 }

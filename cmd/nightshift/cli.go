@@ -128,6 +128,7 @@ Exit codes: 0 succeeded, 1 run failed, 2 usage or configuration error,
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (default ./nightshift.yaml when it exists)")
 	root.AddCommand(a.runCommand(), a.checkCommand(), a.abortCommand(), a.retryCommand(), a.docsCommand(), a.restoreCommand(), a.scheduleCommand(), a.backfillCommand(), a.runsCommand(), a.migrateCommand(), a.seedCommand(), a.demoCommand())
+	root.AddCommand(a.serveCommand())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
 	return root
 }
@@ -168,6 +169,12 @@ func (a *app) colour() bool {
 	if _, set := lookupEnvOK(a.env, "NO_COLOR"); set {
 		return false
 	}
+	return a.stderrTerminal()
+}
+
+// stderrTerminal says whether stderr, where views and colour go, is a
+// terminal.
+func (a *app) stderrTerminal() bool {
 	f, ok := a.stderr.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

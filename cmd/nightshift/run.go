@@ -122,6 +122,23 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pip
 	}
 	defer closeBQ()
 	runner := a.newRunner(*cfg, wh)
+	// On a terminal, a live view: the backfill's rows, or every entity's
+	// state; log lines print above it.
+	var view interface {
+		Logger() *slog.Logger
+		Finish()
+	}
+	switch {
+	case x.progress != nil:
+		view = x.progress
+	case a.stderrTerminal():
+		estimate, _ := runner.Ledger.LastDuration(ctx, x.spec.Mode(), x.spec.Entities)
+		v := newRunView(a.stderr, len(x.spec.Entities), estimate)
+		runner.Progress, view = v, v
+	}
+	if view != nil {
+		runner.Log = view.Logger()
+	}
 	engine := &steps.Engine{
 		Deps: steps.Deps{Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize,
 			ReconcileSQL: cfg.Run.Reconcile == "sql", Views: views, BigQuery: bq, LockTimeout: cfg.Run.LockTimeout},
@@ -158,13 +175,13 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pip
 			closeAll(engine.Deps.Sources)
 		}
 		for _, n := range p.Notes {
-			a.log.Warn(n)
+			runner.Log.Warn(n)
 		}
 		return p, nil
 	}
 	rep, err := runner.Do(ctx, run, cfg.Run.Deadline, planner)
-	if x.progress != nil {
-		x.progress.Finish()
+	if view != nil {
+		view.Finish()
 	}
 	if errors.Is(err, pipeline.ErrLocked) {
 		return rep, withCode(exitLocked, err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/pipeline/metrics"
+	"github.com/dfe-nightshift/nightshift/pipeline/web"
 	"github.com/dfe-nightshift/nightshift/schedules"
 	"github.com/dfe-nightshift/nightshift/schemas"
 )
@@ -46,6 +47,12 @@ flight cleanly and exits.`,
 			defer wh.Close()
 			ledger := pipeline.NewLedger(wh)
 			alerter := &pipeline.Runner{Ledger: ledger, Log: a.log, Notifiers: notifiers(cfg, a.log), NotifyBackoff: 2 * time.Second}
+			m := metrics.New()
+			a.observer = m
+			// The entities' gauges start from the ledger, not from zero.
+			if err := m.Restore(ctx, ledger); err != nil {
+				a.log.Warn("metrics: cannot read the entities' state from the ledger; their gauges start empty", "err", err)
+			}
 			sc := &pipeline.Scheduler{
 				Schedules: list,
 				Grace:     grace,
@@ -63,19 +70,23 @@ flight cleanly and exits.`,
 				LastSuccess: ledger.LastScheduledSuccess,
 				Alert: func(ctx context.Context, al pipeline.OverdueAlert) {
 					a.log.Error("schedule overdue", "schedule", al.Schedule, "fired_at", al.FiredAt, "deadline", al.Deadline)
+					m.OverdueAlerted(al.Schedule)
 					alerter.NotifyOverdue(ctx, cfg.Environment, al)
 				},
 			}
-			m := metrics.New()
-			a.observer = m
-			srv := &http.Server{Addr: listen, Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+			mux := http.NewServeMux()
+			mux.HandleFunc("/healthz", metrics.Healthz)
+			mux.Handle("/readyz", &metrics.Readiness{Ledger: ledger, Overdue: sc.Overdue})
+			mux.Handle("/metrics", m.Handler())
+			mux.Handle("/", web.New(ledger)) // the run-history pages: /, /runs/ID, /entities
+			srv := &http.Server{Addr: listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 			ln, err := new(net.ListenConfig).Listen(ctx, "tcp", listen)
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("--listen %s: %w", listen, err))
 			}
 			go func() { _ = srv.Serve(ln) }()
 			defer func() { _ = srv.Shutdown(context.WithoutCancel(ctx)) }()
-			fmt.Fprintf(a.stdout, "serving /healthz and /metrics on http://%s\n", ln.Addr())
+			fmt.Fprintf(a.stdout, "serving /healthz, /readyz and /metrics on http://%s\n", ln.Addr())
 			for _, s := range list {
 				fmt.Fprintf(a.stdout, "schedule %s (%s): %q in %s, next at %s\n", s.Name, s.File, s.Cron, s.Timezone, s.Next(time.Now()).Format(time.RFC3339))
 			}
@@ -84,6 +95,6 @@ flight cleanly and exits.`,
 	}
 	cmd.Flags().StringVar(&dir, "dir", "schedules", "directory of schedule files")
 	cmd.Flags().DurationVar(&grace, "grace", 3*time.Hour, "how late a missed firing is still caught up at start")
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:9464", "address of the /healthz and /metrics endpoints (loopback by default)")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:9464", "address of the /healthz, /readyz and /metrics endpoints (loopback by default)")
 	return cmd
 }

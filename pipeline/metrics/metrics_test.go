@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -47,10 +48,12 @@ func TestMetricsExposeRunsStepsRowsAndRetries(t *testing.T) {
 	_, err := runner.Do(context.Background(), run, time.Minute, pipeline.StageOnly(tasks...))
 	require.NoError(t, err)
 
-	srv := httptest.NewServer(m.Handler())
+	srv := httptest.NewServer(http.StripPrefix("/metrics", m.Handler()))
 	defer srv.Close()
 	get := func(path string) string {
-		resp, err := srv.Client().Get(srv.URL + path)
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+path, nil)
+		require.NoError(t, err)
+		resp, err := srv.Client().Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		body, err := io.ReadAll(resp.Body)
@@ -58,7 +61,6 @@ func TestMetricsExposeRunsStepsRowsAndRetries(t *testing.T) {
 		require.Equal(t, 200, resp.StatusCode)
 		return string(body)
 	}
-	require.Equal(t, "ok\n", get("/healthz"))
 	body := get("/metrics")
 	for _, want := range []string{
 		`nightshift_runs_total{status="succeeded"} 1`,
@@ -67,6 +69,7 @@ func TestMetricsExposeRunsStepsRowsAndRetries(t *testing.T) {
 		`nightshift_step_duration_seconds_count{entity="trainees",result="failed",step="load-warehouse"} 1`,
 		`nightshift_step_duration_seconds_count{entity="trainees",result="succeeded",step="extract"} 1`,
 		`nightshift_last_success_timestamp_seconds{entity="trainees"}`,
+		`nightshift_run_duration_seconds_count{status="succeeded"} 1`,
 	} {
 		require.Contains(t, body, want)
 	}

@@ -1,0 +1,144 @@
+package web
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dfe-nightshift/nightshift/pipeline"
+)
+
+// took is a duration in a few characters: 850ms, 42s, 3m05s, 2h14m.
+func took(seconds float64) string {
+	d := time.Duration(seconds * float64(time.Second))
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// age is how old something is, to the unit that matters: 40s, 12m, 5h 20m,
+// 3d 4h.
+func age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", max(0, int(d.Seconds())))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// when is a moment in the server's time zone, in full.
+func when(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") }
+
+// clock is a moment to the second, for a table.
+func clock(t time.Time) string { return t.Local().Format("01-02 15:04:05") }
+
+// scope says what a run covered: every entity, one, some, a backfill's
+// window, a restore, or the BigQuery half of another run (as `nightshift
+// runs` does).
+func scope(r pipeline.RunSummary, all int) string {
+	entities := func() string {
+		switch n := len(r.Entities); n {
+		case all:
+			return fmt.Sprintf("all %d", n)
+		case 1:
+			return r.Entities[0]
+		default:
+			return fmt.Sprintf("%d entities", n)
+		}
+	}
+	switch r.Spec.Kind {
+	case pipeline.KindBackfill:
+		if r.Spec.From != "" {
+			return entities() + " " + r.Spec.From + ".." + r.Spec.To
+		}
+		return entities() + " (all rows)"
+	case pipeline.KindRestore:
+		return "restore " + entities()
+	case pipeline.KindPropagate:
+		return fmt.Sprintf("BigQuery of run %d", r.Spec.DataRun)
+	}
+	return entities()
+}
+
+// timeline is a run's attempts laid out on its duration: one lane per
+// entity and step, one bar per attempt.
+type timeline struct {
+	Lanes []lane
+	Ticks []tick
+	Bars  int
+}
+
+type lane struct {
+	Entity, Step string
+	Bars         []bar
+}
+
+type bar struct {
+	pipeline.Attempt
+	// Left and Width are percentages of the run's duration.
+	Left, Width float64
+	Seconds     float64
+	Running     bool
+}
+
+type tick struct {
+	Left  float64
+	Label string
+}
+
+// newTimeline lays the attempts out from the run's start to its end (or
+// now, while it runs, or the last attempt's end if that is later).
+func newTimeline(r pipeline.RunSummary, attempts []pipeline.Attempt, now time.Time) timeline {
+	start := r.StartedAt
+	end := now
+	if r.FinishedAt != nil {
+		end = *r.FinishedAt
+	}
+	for _, a := range attempts {
+		if a.StartedAt.Before(start) {
+			start = a.StartedAt
+		}
+		if a.FinishedAt != nil && a.FinishedAt.After(end) {
+			end = *a.FinishedAt
+		}
+	}
+	span := end.Sub(start)
+	if span <= 0 {
+		span = time.Millisecond
+	}
+	pct := func(t time.Time) float64 { return min(100, max(0, 100*float64(t.Sub(start))/float64(span))) }
+	var tl timeline
+	index := map[[2]string]int{}
+	for _, a := range attempts {
+		key := [2]string{a.Entity, a.Step}
+		i, ok := index[key]
+		if !ok {
+			i = len(tl.Lanes)
+			index[key] = i
+			tl.Lanes = append(tl.Lanes, lane{Entity: a.Entity, Step: a.Step})
+		}
+		finish, running := end, a.FinishedAt == nil
+		if !running {
+			finish = *a.FinishedAt
+		}
+		b := bar{Attempt: a, Left: pct(a.StartedAt), Seconds: finish.Sub(a.StartedAt).Seconds(), Running: running}
+		// A bar too short to see is drawn a little wider.
+		b.Width = max(0.6, pct(finish)-b.Left)
+		b.Left = min(b.Left, 100-b.Width)
+		tl.Lanes[i].Bars = append(tl.Lanes[i].Bars, b)
+		tl.Bars++
+	}
+	for i := 0; i <= 4; i++ {
+		tl.Ticks = append(tl.Ticks, tick{Left: float64(25 * i), Label: took(span.Seconds() * float64(i) / 4)})
+	}
+	return tl
+}
