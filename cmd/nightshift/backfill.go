@@ -55,8 +55,8 @@ chunk is logged as it finishes. --reason is required; in production, so is
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.entity, "entity", "", "the entity to reload (required)")
-	f.StringVar(&opts.from, "from", "", "first day of the window (YYYY-MM-DD, inclusive); default: the first row")
-	f.StringVar(&opts.to, "to", "", "end of the window (YYYY-MM-DD, exclusive); default: after the last row")
+	f.StringVar(&opts.from, "from", "", "first day of the window (YYYY-MM-DD, inclusive), with --to; neither: every row")
+	f.StringVar(&opts.to, "to", "", "end of the window (YYYY-MM-DD, exclusive), with --from; neither: every row")
 	f.Int64Var(&opts.chunkRows, "chunk-rows", steps.DefaultChunkRows, "rows per chunk (about): each chunk is one transaction and one checkpoint")
 	f.StringVar(&opts.reason, "reason", "", "why (required; recorded in the ledger and the notification)")
 	f.StringVar(&opts.confirm, "confirm", "", "in production: the environment's name, to confirm")

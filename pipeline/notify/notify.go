@@ -64,7 +64,7 @@ func details(n pipeline.Notification) string {
 	if n.Changed != "" {
 		fmt.Fprintf(&b, "%s\n", n.Changed)
 	}
-	fmt.Fprintf(&b, "Started %s by %s", n.Trigger, n.StartedBy)
+	fmt.Fprintf(&b, "Trigger: %s; started by %s", n.Trigger, n.StartedBy)
 	if n.Reason != "" {
 		fmt.Fprintf(&b, ", reason: %s", n.Reason)
 	}
