@@ -198,3 +198,31 @@ func (l *Ledger) LastDuration(ctx context.Context, mode string, entities []strin
 	}
 	return time.Duration(*seconds * float64(time.Second)), nil
 }
+
+// Scope says what a run covered, in a few words: every entity ("all 23",
+// when all is their number), one, some, a backfill's window, a restore, or
+// the BigQuery half of another run.
+func (s RunSummary) Scope(all int) string {
+	entities := func() string {
+		switch n := len(s.Entities); n {
+		case all:
+			return fmt.Sprintf("all %d", n)
+		case 1:
+			return s.Entities[0]
+		default:
+			return fmt.Sprintf("%d entities", n)
+		}
+	}
+	switch s.Spec.Kind {
+	case KindBackfill:
+		if s.Spec.From != "" {
+			return entities() + " " + s.Spec.From + ".." + s.Spec.To
+		}
+		return entities() + " (all rows)"
+	case KindRestore:
+		return "restore " + entities()
+	case KindPropagate:
+		return fmt.Sprintf("BigQuery of run %d", s.Spec.DataRun)
+	}
+	return entities()
+}

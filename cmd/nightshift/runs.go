@@ -158,7 +158,7 @@ func printRuns(w io.Writer, runs []pipeline.RunSummary, all int) {
 		}
 		cells := []string{
 			strconv.FormatInt(r.ID, 10), r.Trigger, r.Status, r.StartedAt.Local().Format("01-02 15:04"),
-			took(time.Duration(r.Seconds * float64(time.Second))), scope(r, all), published,
+			took(time.Duration(r.Seconds * float64(time.Second))), r.Scope(all), published,
 			strconv.FormatInt(r.Quarantined, 10), failed, quoteUserText(r.Reason),
 		}
 		fmt.Fprintln(w, runsLine(func(i int) string { return cells[i] }))
@@ -213,33 +213,6 @@ func took(d time.Duration) string {
 		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
 	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-}
-
-// scope says what a run covered: every entity, one, some, a backfill's
-// window, a restore, or the BigQuery half of another run.
-func scope(r pipeline.RunSummary, all int) string {
-	entities := func() string {
-		switch n := len(r.Entities); n {
-		case all:
-			return fmt.Sprintf("all %d", n)
-		case 1:
-			return r.Entities[0]
-		default:
-			return fmt.Sprintf("%d entities", n)
-		}
-	}
-	switch r.Spec.Kind {
-	case pipeline.KindBackfill:
-		if r.Spec.From != "" {
-			return entities() + " " + r.Spec.From + ".." + r.Spec.To
-		}
-		return entities() + " (all rows)"
-	case pipeline.KindRestore:
-		return "restore " + entities()
-	case pipeline.KindPropagate:
-		return fmt.Sprintf("BigQuery of %d", r.Spec.DataRun)
-	}
-	return entities()
 }
 
 func printRun(w io.Writer, r pipeline.RunSummary, steps []pipeline.StepSummary) {

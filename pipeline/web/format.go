@@ -41,34 +41,6 @@ func when(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST
 // clock is a moment to the second, for a table.
 func clock(t time.Time) string { return t.Local().Format("01-02 15:04:05") }
 
-// scope says what a run covered: every entity, one, some, a backfill's
-// window, a restore, or the BigQuery half of another run (as `nightshift
-// runs` does).
-func scope(r pipeline.RunSummary, all int) string {
-	entities := func() string {
-		switch n := len(r.Entities); n {
-		case all:
-			return fmt.Sprintf("all %d", n)
-		case 1:
-			return r.Entities[0]
-		default:
-			return fmt.Sprintf("%d entities", n)
-		}
-	}
-	switch r.Spec.Kind {
-	case pipeline.KindBackfill:
-		if r.Spec.From != "" {
-			return entities() + " " + r.Spec.From + ".." + r.Spec.To
-		}
-		return entities() + " (all rows)"
-	case pipeline.KindRestore:
-		return "restore " + entities()
-	case pipeline.KindPropagate:
-		return fmt.Sprintf("BigQuery of run %d", r.Spec.DataRun)
-	}
-	return entities()
-}
-
 // timeline is a run's attempts laid out on its duration: one lane per
 // entity and step, one bar per attempt.
 type timeline struct {

@@ -130,7 +130,7 @@ func (h *Handler) runs(w http.ResponseWriter, r *http.Request) {
 	}
 	rows := make([]runRow, len(list))
 	for i, s := range list {
-		rows[i] = runRow{RunSummary: s, Scope: scope(s, len(schemas.All()))}
+		rows[i] = runRow{RunSummary: s, Scope: s.Scope(len(schemas.All()))}
 		if needsAction(s.Status) {
 			rows[i].Next = s.NextAction()
 		}
@@ -203,7 +203,7 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) {
 		Errors   []stepError
 		Next     string
 		Action   bool
-	}{page{Title: fmt.Sprintf("Run %d", id), Nav: "runs", Now: h.Now()}, s, scope(s, len(schemas.All())), steps,
+	}{page{Title: fmt.Sprintf("Run %d", id), Nav: "runs", Now: h.Now()}, s, s.Scope(len(schemas.All())), steps,
 		newTimeline(s, attempts, h.Now()), errs, s.NextAction(), needsAction(s.Status)})
 }
 
