@@ -2,12 +2,19 @@ package steps_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dfe-nightshift/nightshift/internal/pgtest"
 	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/schemas"
 )
 
 func TestValuesNoTargetCanHoldAreQuarantinedNotDropped(t *testing.T) {
@@ -61,4 +68,61 @@ func TestValuesNoTargetCanHoldAreQuarantinedNotDropped(t *testing.T) {
 	var count int
 	require.NoError(t, b.wh.QueryRow(ctx, "SELECT count(*) FROM nightshift.quarantine").Scan(&count))
 	require.Equal(t, len(got), count)
+}
+
+// A NULL where the contract (and so the warehouse) says NOT NULL, and bytes
+// that are not UTF-8 (a SQL_ASCII source), are quarantined with the row's
+// key and the reason — a personal value by its digest only — and the entity
+// loads the rest, instead of failing whole at the COPY.
+func TestNullsAndBytesNoTargetTakesAreQuarantined(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	var suffix [6]byte
+	_, err := rand.Read(suffix[:])
+	require.NoError(t, err)
+	name := "nsascii_" + hex.EncodeToString(suffix[:])
+	admin := pgtest.Connect(t, pgtest.ServerURL())
+	_, err = admin.Exec(ctx, "CREATE DATABASE "+name+" ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = pgtest.Connect(t, pgtest.ServerURL()).Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	u, err := url.Parse(pgtest.ServerURL())
+	require.NoError(t, err)
+	u.Path = "/" + name
+	src := pgtest.Pool(t, u.String())
+	_, err = src.Exec(ctx, samplesDDL)
+	require.NoError(t, err)
+	_, err = src.Exec(ctx, `UPDATE samples SET full_name = E'caf\xe9 \xff' WHERE id = 1; UPDATE samples SET doc = '{"k": "ok"}' WHERE id = 2`)
+	require.NoError(t, err)
+	b.src = src
+	b.deps.Sources = map[string]*pgxpool.Pool{"src": src}
+
+	strict := samples
+	strict.Columns = slices.Clone(samples.Columns)
+	for i := range strict.Columns {
+		switch strict.Columns[i].Name {
+		case "code":
+			strict.Columns[i].Nullable = false
+		case "name":
+			strict.Columns[i].PII = schemas.PIIPersonal
+		}
+	}
+	rep := b.run(t, &strict)
+	require.Equal(t, pipeline.StatusSucceeded, rep.Status, "%v", rep.Err)
+
+	rows, err := b.wh.Query(ctx, `SELECT key || ' ' || column_name || ' ' || value || ' (' || reason || ')'
+		FROM nightshift.quarantine WHERE run_id = $1 ORDER BY key`, rep.Run.ID)
+	require.NoError(t, err)
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Len(t, got, 2, "%v", got)
+	require.Equal(t, "-9223372036854775808 code NULL (NULL in a column the contract and the warehouse declare NOT NULL)", got[0])
+	require.Regexp(t, `^1 name sha256:[0-9a-f]{16} \(bytes that are not valid UTF-8\)$`, got[1], "a personal value is kept only as its digest")
+
+	var source, loaded int64
+	require.NoError(t, src.QueryRow(ctx, "SELECT count(*) FROM samples").Scan(&source))
+	require.NoError(t, b.wh.QueryRow(ctx, "SELECT count(*) FROM reporting.samples").Scan(&loaded))
+	require.Equal(t, source, loaded+2, "source rows = loaded rows + quarantined rows")
 }

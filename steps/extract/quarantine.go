@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/pgbinary"
@@ -56,6 +57,20 @@ func validatorFor(col schemas.Column) validator {
 				return "date outside the years 1 to 9999", formatDays(days)
 			}
 			return "", ""
+		}
+	case schemas.Text, schemas.JSON:
+		// A source whose encoding is not UTF-8 (SQL_ASCII) can hold bytes
+		// that no target takes: the warehouse's COPY would refuse the whole
+		// entity for one of them.
+		return func(raw []byte) (string, string) {
+			if utf8.Valid(raw) {
+				return "", ""
+			}
+			text := strconv.QuoteToASCII(string(raw))
+			if len(text) > 200 {
+				text = text[:200] + "…"
+			}
+			return "bytes that are not valid UTF-8", text
 		}
 	case schemas.Timestamp:
 		return func(raw []byte) (string, string) {
