@@ -29,6 +29,8 @@ func TestPreflightRefusesAMismatchedSourceBeforeAnyStep(t *testing.T) {
 			[]string{"schema version (none) is older than 20240101000000"}},
 		{"missing table", "ALTER TABLE samples RENAME TO samples_old",
 			[]string{"table samples, read by entity samples, does not exist"}},
+		{"made nullable", "ALTER TABLE samples DROP CONSTRAINT samples_pkey, ALTER COLUMN id DROP NOT NULL",
+			[]string{"column samples.id allows NULL, but entity samples declares it NOT NULL"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -37,6 +37,9 @@ const (
 	// NoPrivilege is a column that exists but the connecting role may not
 	// read: a revoked grant, not a schema change.
 	NoPrivilege Kind = "no privilege"
+	// MadeNullable is a column the contract declares NOT NULL that the
+	// source allows NULL in: the warehouse would refuse its NULLs.
+	MadeNullable Kind = "nullable"
 )
 
 // Finding is one difference between a source and a contract.
@@ -48,7 +51,8 @@ type Finding struct {
 
 // Blocking says whether the finding stops the run.
 func (f Finding) Blocking() bool {
-	return f.Kind == VersionTooOld || f.Kind == TableMissing || f.Kind == ColumnMissing || f.Kind == TypeChanged || f.Kind == NoPrivilege
+	return f.Kind == VersionTooOld || f.Kind == TableMissing || f.Kind == ColumnMissing || f.Kind == TypeChanged || f.Kind == NoPrivilege ||
+		f.Kind == MadeNullable
 }
 
 func (f Finding) String() string {
@@ -63,6 +67,8 @@ func (f Finding) String() string {
 		return fmt.Sprintf("source %s: column %s.%s is %s, entity %s expects %s", f.Source, f.Table, f.Column, f.Found, f.Entity, f.Expected)
 	case Compatible:
 		return fmt.Sprintf("source %s: column %s.%s is %s instead of %s; it still converts losslessly", f.Source, f.Table, f.Column, f.Found, f.Expected)
+	case MadeNullable:
+		return fmt.Sprintf("source %s: column %s.%s allows NULL, but entity %s declares it NOT NULL: mark the contract's column Nullable (until then its NULL rows would be quarantined)", f.Source, f.Table, f.Column, f.Entity)
 	case NoPrivilege:
 		return fmt.Sprintf("source %s: no privilege to read column %s.%s (entity %s reads it): GRANT SELECT on it to nightshift's role", f.Source, f.Table, f.Column, f.Entity)
 	case ColumnAdded:
@@ -133,7 +139,7 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 	rows, err := q.Query(ctx, `
 		SELECT c.relname::text, a.attname::text,
 		       (CASE WHEN t.typtype = 'd' THEN b.typname ELSE t.typname END)::text,
-		       has_column_privilege(c.oid, a.attnum, 'SELECT')
+		       has_column_privilege(c.oid, a.attnum, 'SELECT'), NOT a.attnotnull
 		FROM pg_catalog.pg_class c
 		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -146,11 +152,12 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 	}
 	live := map[string]map[string]string{} // table → column → type name
 	readable := map[string]bool{}          // table.column → SELECT granted
+	nullable := map[string]bool{}          // table.column → NULL allowed
 	var order []string                     // table.column in source order, for stable reports
 	for rows.Next() {
 		var table, column, udt string
-		var granted bool
-		if err := rows.Scan(&table, &column, &udt, &granted); err != nil {
+		var granted, null bool
+		if err := rows.Scan(&table, &column, &udt, &granted, &null); err != nil {
 			return res, fmt.Errorf("preflight %s: %w", source, err)
 		}
 		if live[table] == nil {
@@ -158,6 +165,7 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 		}
 		live[table][column] = udt
 		readable[table+"."+column] = granted
+		nullable[table+"."+column] = null
 		order = append(order, table+"."+column)
 	}
 	if err := rows.Err(); err != nil {
@@ -194,6 +202,8 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 				f.Kind = ColumnMissing
 			case !readable[c.Table+"."+name]:
 				f.Kind = NoPrivilege
+			case !col.Nullable && nullable[c.Table+"."+name]:
+				f.Kind = MadeNullable
 			case found == col.SourceType:
 				continue
 			case converts(found, col.Type):
