@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,6 +59,10 @@ type Publisher struct {
 	Views  []nssql.View
 	// LockTimeout is DefaultLockTimeout unless set.
 	LockTimeout time.Duration
+
+	// exists says which reporting tables there were when Begin locked
+	// them; only this transaction changes them after that.
+	exists map[string]bool
 }
 
 // Begin prepares the transaction: it bounds lock waits and takes, in one
@@ -78,16 +83,26 @@ func (p *Publisher) Begin(ctx context.Context, entities []string) error {
 	for _, e := range tables {
 		names = append(names, e, PreviousTable(e), DiscardedTable(e))
 	}
-	for _, n := range names {
-		var exists bool
-		if err := p.Tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", quote(p.Schema, n)).Scan(&exists); err != nil {
-			return err
-		}
-		if !exists {
-			continue
-		}
-		if _, err := p.Tx.Exec(ctx, "LOCK TABLE "+quote(p.Schema, n)+" IN ACCESS EXCLUSIVE MODE"); err != nil {
-			return fmt.Errorf("lock %s.%s: %w", p.Schema, n, err)
+	// One round trip to learn which exist, one statement to lock them: a
+	// LOCK of several tables takes them in the order listed.
+	rows, err := p.Tx.Query(ctx, `SELECT n FROM unnest($1::text[]) WITH ORDINALITY AS t(n, i)
+		WHERE to_regclass(quote_ident($2) || '.' || quote_ident(n)) IS NOT NULL ORDER BY i`, names, p.Schema)
+	if err != nil {
+		return err
+	}
+	present, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	p.exists = map[string]bool{}
+	quoted := make([]string, len(present))
+	for i, n := range present {
+		p.exists[n] = true
+		quoted[i] = quote(p.Schema, n)
+	}
+	if len(quoted) > 0 {
+		if _, err := p.Tx.Exec(ctx, "LOCK TABLE "+strings.Join(quoted, ", ")+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+			return fmt.Errorf("lock the tables to publish: %w", err)
 		}
 	}
 	// Views follow the table they were created on through renames, so
@@ -103,13 +118,11 @@ func (p *Publisher) Begin(ctx context.Context, entities []string) error {
 // SwapIn moves the entity's staging table into the reporting schema. The
 // table it replaces becomes __previous; the one before that, and any
 // version a restore discarded, are dropped. It returns the rows of the
-// replaced table.
+// replaced table, as recorded when it was placed: counting them here would
+// scan it while every table of the run is locked.
 func (p *Publisher) SwapIn(ctx context.Context, c *schemas.Contract, staging string, rows int64) (int64, error) {
 	cur, prev := c.Entity, PreviousTable(c.Entity)
-	var exists bool
-	if err := p.Tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", quote(p.Schema, cur)).Scan(&exists); err != nil {
-		return 0, err
-	}
+	exists := p.exists[cur]
 	batch := &pgx.Batch{}
 	batch.Queue("DROP TABLE IF EXISTS " + quote(p.Schema, prev) + " CASCADE")
 	batch.Queue("DROP TABLE IF EXISTS " + quote(p.Schema, DiscardedTable(c.Entity)) + " CASCADE")
@@ -124,16 +137,8 @@ func (p *Publisher) SwapIn(ctx context.Context, c *schemas.Contract, staging str
 	if err := p.Tx.SendBatch(ctx, batch).Close(); err != nil {
 		return 0, fmt.Errorf("swap %s: %w", c.Entity, err)
 	}
-	var previous int64
-	if exists {
-		if err := p.Tx.QueryRow(ctx, "SELECT count(*) FROM "+quote(p.Schema, prev)).Scan(&previous); err != nil {
-			return 0, fmt.Errorf("swap %s: %w", c.Entity, err)
-		}
-	}
-	if err := p.placed(ctx, c.Entity, rows); err != nil {
-		return 0, err
-	}
-	return previous, nil
+	p.exists[prev], p.exists[DiscardedTable(c.Entity)], p.exists[cur] = exists, false, true
+	return p.placed(ctx, c.Entity, rows)
 }
 
 // rename queues the rename of a table and of its primary key index.
@@ -143,18 +148,31 @@ func (p *Publisher) rename(batch *pgx.Batch, from, to string) {
 }
 
 // placed records that the entity's current table now holds this run's data
-// and that the one it replaced is the previous version.
-func (p *Publisher) placed(ctx context.Context, entity string, rows int64) error {
+// and that the one it replaced is the previous version, and returns the
+// rows of the replaced one (0 when none was recorded).
+func (p *Publisher) placed(ctx context.Context, entity string, rows int64) (int64, error) {
 	batch := &pgx.Batch{}
 	batch.Queue(`DELETE FROM nightshift.table_versions WHERE target = 'warehouse' AND entity = $1 AND slot IN ('previous', 'discarded')`, entity)
 	batch.Queue(`UPDATE nightshift.table_versions SET slot = 'previous', placed_by = $2, placed_at = now()
-		WHERE target = 'warehouse' AND entity = $1 AND slot = 'current'`, entity, p.RunID)
+		WHERE target = 'warehouse' AND entity = $1 AND slot = 'current' RETURNING coalesce(rows, 0)`, entity, p.RunID)
 	batch.Queue(`INSERT INTO nightshift.table_versions (target, entity, slot, run_id, rows, placed_by) VALUES ('warehouse', $1, 'current', $2, $3, $2)`,
 		entity, p.RunID, rows)
-	if err := p.Tx.SendBatch(ctx, batch).Close(); err != nil {
-		return fmt.Errorf("record version of %s: %w", entity, err)
+	br := p.Tx.SendBatch(ctx, batch)
+	var previous int64
+	_, err := br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&previous)
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = nil
+		}
 	}
-	return nil
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err = errors.Join(err, br.Close()); err != nil {
+		return 0, fmt.Errorf("record version of %s: %w", entity, err)
+	}
+	return previous, nil
 }
 
 // Finish creates the views again on the tables now in place; a view whose
@@ -185,19 +203,21 @@ type Version struct {
 	Slot     string
 	RunID    int64
 	PlacedBy int64
+	// Rows is the table's rows when it was placed (nil: not recorded).
+	Rows *int64
 }
 
 // Versions reads the slots of an entity's tables in a target.
 func Versions(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, target, entity string) (map[string]Version, error) {
-	rows, err := q.Query(ctx, `SELECT slot, run_id, placed_by FROM nightshift.table_versions WHERE target = $1 AND entity = $2`, target, entity)
+	rows, err := q.Query(ctx, `SELECT slot, run_id, placed_by, rows FROM nightshift.table_versions WHERE target = $1 AND entity = $2`, target, entity)
 	if err != nil {
 		return nil, fmt.Errorf("versions of %s: %w", entity, err)
 	}
 	vs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Version, error) {
 		var v Version
-		return v, row.Scan(&v.Slot, &v.RunID, &v.PlacedBy)
+		return v, row.Scan(&v.Slot, &v.RunID, &v.PlacedBy, &v.Rows)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("versions of %s: %w", entity, err)
@@ -208,7 +228,3 @@ func Versions(ctx context.Context, q interface {
 	}
 	return out, nil
 }
-
-// ErrAlreadyRestored means the version asked for is already current: a
-// restore done twice is the same as once.
-var ErrAlreadyRestored = errors.New("already in place")

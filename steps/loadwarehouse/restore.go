@@ -82,15 +82,19 @@ func (p *Publisher) Restore(ctx context.Context, c *schemas.Contract, run int64)
 	if err := p.Tx.SendBatch(ctx, batch).Close(); err != nil {
 		return Restored{}, fmt.Errorf("restore %s: %w", c.Entity, err)
 	}
-	res := Restored{From: from}
-	if err := p.Tx.QueryRow(ctx, "SELECT count(*) FROM "+quote(p.Schema, cur)).Scan(&res.Rows); err != nil {
-		return Restored{}, fmt.Errorf("restore %s: %w", c.Entity, err)
-	}
 	after, err := Versions(ctx, p.Tx, "warehouse", c.Entity)
 	if err != nil {
 		return Restored{}, err
 	}
-	res.RunID = after["current"].RunID
+	res := Restored{From: from, RunID: after["current"].RunID}
+	if n := after["current"].Rows; n != nil {
+		res.Rows = *n
+		return res, nil
+	}
+	// A table loaded before versions were recorded: count it, once.
+	if err := p.Tx.QueryRow(ctx, "SELECT count(*) FROM "+quote(p.Schema, cur)).Scan(&res.Rows); err != nil {
+		return Restored{}, fmt.Errorf("restore %s: %w", c.Entity, err)
+	}
 	return res, nil
 }
 
