@@ -71,28 +71,33 @@ func (e *Engine) Planner(spec pipeline.Spec) pipeline.Planner {
 // matches is refused (pipeline.Refuse) naming what is missing, never met
 // as a raw error halfway through a chunk.
 func (e *Engine) Preflight(ctx context.Context, contracts []*schemas.Contract) (versions map[string]string, notes []string, err error) {
-	versions = map[string]string{}
-	var blocking []preflight.Finding
-	for _, source := range sourcesOf(contracts) {
-		pool, ok := e.Deps.Sources[source]
+	return checkSources(ctx, contracts, func(name string) (preflight.Querier, error) {
+		pool, ok := e.Deps.Sources[name]
 		if !ok {
-			return nil, nil, fmt.Errorf("source %q is not configured", source)
+			return nil, fmt.Errorf("source %q is not configured", name)
 		}
-		res, err := preflight.Check(ctx, pool, source, readersOf(contracts, source))
-		if err != nil {
-			return nil, nil, err
-		}
-		versions[source] = res.Version
-		for _, f := range res.Findings {
-			if f.Blocking() {
-				blocking = append(blocking, f)
-			} else {
-				notes = append(notes, "preflight: "+f.String())
-			}
-		}
+		return pool, nil
+	})
+}
+
+// checkSources runs the preflight on every source the contracts read and
+// turns its results into a run's source versions, its notes (findings
+// that do not block) and, when any finding blocks, its refusal.
+func checkSources(ctx context.Context, contracts []*schemas.Contract, source func(string) (preflight.Querier, error)) (map[string]string, []string, error) {
+	results, err := preflight.CheckAll(ctx, contracts, source)
+	if err != nil {
+		return nil, nil, err
 	}
-	if len(blocking) > 0 {
-		return nil, nil, pipeline.Refuse(&preflight.RefusedError{Findings: blocking})
+	if err := preflight.Refusal(results); err != nil {
+		return nil, nil, pipeline.Refuse(err)
+	}
+	versions := map[string]string{}
+	var notes []string
+	for _, r := range results {
+		versions[r.Source] = r.Version
+		for _, f := range r.Findings {
+			notes = append(notes, "preflight: "+f.String())
+		}
 	}
 	return versions, notes, nil
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -71,37 +70,25 @@ func NewPlan(ctx context.Context, runID int64, d Deps, contracts []*schemas.Cont
 			s.Close(context.WithoutCancel(ctx))
 		}
 	}
-	var blocking []preflight.Finding
-	for _, source := range sourcesOf(contracts) {
-		pool, ok := d.Sources[source]
+	// The preflight reads each source's catalog at the snapshot the run
+	// will read its rows at.
+	versions, notes, err := checkSources(ctx, contracts, func(name string) (preflight.Querier, error) {
+		pool, ok := d.Sources[name]
 		if !ok {
-			closeAll()
-			return nil, fmt.Errorf("source %q is not configured", source)
+			return nil, fmt.Errorf("source %q is not configured", name)
 		}
 		src, err := extract.OpenSource(ctx, pool)
 		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("source %s: %w", source, err)
+			return nil, fmt.Errorf("source %s: %w", name, err)
 		}
-		sources[source] = src
-		res, err := preflight.Check(ctx, src.Current().Tx(), source, readersOf(contracts, source))
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		p.SourceVersions[source] = res.Version
-		for _, f := range res.Findings {
-			if f.Blocking() {
-				blocking = append(blocking, f)
-			} else {
-				p.Notes = append(p.Notes, "preflight: "+f.String())
-			}
-		}
-	}
-	if len(blocking) > 0 {
+		sources[name] = src
+		return src.Current().Tx(), nil
+	})
+	if err != nil {
 		closeAll()
-		return nil, pipeline.Refuse(&preflight.RefusedError{Findings: blocking})
+		return nil, err
 	}
+	p.SourceVersions, p.Notes = versions, notes
 	var staged []*entity
 	for _, c := range contracts {
 		e := &entity{runID: runID, deps: d, contract: c, pool: d.Sources[c.Source], source: sources[c.Source]}
@@ -161,27 +148,6 @@ func (e *entity) load() *loadwarehouse.Load {
 		File: e.out.File, Source: e.out.Source, SourceSQL: e.sourceSQL,
 		BatchSize: e.deps.BatchSize, Mem: e.deps.Mem, Views: e.deps.Views,
 	}
-}
-
-// sourcesOf lists the sources the contracts read, in contract order.
-func sourcesOf(contracts []*schemas.Contract) []string {
-	var out []string
-	for _, c := range contracts {
-		if !slices.Contains(out, c.Source) {
-			out = append(out, c.Source)
-		}
-	}
-	return out
-}
-
-func readersOf(contracts []*schemas.Contract, source string) []*schemas.Contract {
-	var out []*schemas.Contract
-	for _, c := range contracts {
-		if c.Source == source {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 var errNoExtract = errors.New("no extract in this run to load from")

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -48,31 +46,22 @@ is a mismatch: check exits 3, and "nightshift run" would refuse to start.`,
 				return err
 			}
 			defer closeAll(sources)
-			var blocking []preflight.Finding
-			for _, source := range slices.Sorted(maps.Keys(sources)) {
-				var readers []string
-				for _, c := range contracts {
-					if c.Source == source {
-						readers = append(readers, c.Entity)
-					}
-				}
-				sel, _ := selectContracts(readers)
-				res, err := preflight.Check(ctx, sources[source], source, sel)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "source %s: schema version %s; entities %s\n", source, res.Version, strings.Join(readers, ", "))
+			results, err := preflight.CheckAll(ctx, contracts, func(name string) (preflight.Querier, error) { return sources[name], nil })
+			if err != nil {
+				return err
+			}
+			for _, res := range results {
+				fmt.Fprintf(a.stdout, "source %s: schema version %s; entities %s\n", res.Source, res.Version, strings.Join(entityNames(preflight.Readers(contracts, res.Source)), ", "))
 				for _, f := range res.Findings {
 					mark := "  note:    "
 					if f.Blocking() {
 						mark = "  MISMATCH:"
-						blocking = append(blocking, f)
 					}
 					fmt.Fprintln(a.stdout, mark, f)
 				}
 			}
-			if len(blocking) > 0 {
-				return withCode(exitRefused, &preflight.RefusedError{Findings: blocking})
+			if err := preflight.Refusal(results); err != nil {
+				return withCode(exitRefused, err)
 			}
 			fmt.Fprintln(a.stdout, "ok: every source matches its contracts")
 			return nil

@@ -261,3 +261,57 @@ func converts(udt string, t schemas.Type) bool {
 	}
 	return slices.Contains(ok[t], udt)
 }
+
+// CheckAll checks every source the contracts read, in the order they
+// first appear, each through the querier source gives for it (a snapshot's
+// transaction, or a pool).
+func CheckAll(ctx context.Context, contracts []*schemas.Contract, source func(name string) (Querier, error)) ([]Result, error) {
+	var out []Result
+	for _, name := range Sources(contracts) {
+		q, err := source(name)
+		if err != nil {
+			return nil, err
+		}
+		res, err := Check(ctx, q, name, Readers(contracts, name))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// Refusal is the error that refuses a run over these results, or nil when
+// no finding blocks it.
+func Refusal(results []Result) error {
+	var blocking []Finding
+	for _, r := range results {
+		blocking = append(blocking, r.Blocking()...)
+	}
+	if len(blocking) == 0 {
+		return nil
+	}
+	return &RefusedError{Findings: blocking}
+}
+
+// Sources lists the sources the contracts read, in contract order.
+func Sources(contracts []*schemas.Contract) []string {
+	var out []string
+	for _, c := range contracts {
+		if !slices.Contains(out, c.Source) {
+			out = append(out, c.Source)
+		}
+	}
+	return out
+}
+
+// Readers are the contracts that read source.
+func Readers(contracts []*schemas.Contract, source string) []*schemas.Contract {
+	var out []*schemas.Contract
+	for _, c := range contracts {
+		if c.Source == source {
+			out = append(out, c)
+		}
+	}
+	return out
+}
