@@ -36,47 +36,55 @@ func generation(id string, gen int) string {
 // starter starts a job under the given id.
 type starter func(ctx context.Context, id string) (*bigquery.Job, error)
 
-// errJobFailed marks a job that an earlier attempt started and that
-// failed: the next generation may be started.
+// errJobFailed marks a job that ran to its end and failed: the next
+// generation may be started.
 var errJobFailed = errors.New("job failed")
 
-// await returns the job id's outcome if a job of that id exists: it waits
-// for one still running (its attempt gave up before it finished), and
-// reports one that ended.
-func (t Target) await(ctx context.Context, id string) (*bigquery.JobStatus, bool, error) {
-	job, err := t.Client.JobFromIDLocation(ctx, id, t.Location)
-	if isNotFound(err) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, true, classify(err)
-	}
+// wait awaits a job to its end and returns its status, or why it failed:
+// Wait succeeds when the job ran to its end even if the job failed, so the
+// status's own error is checked too.
+func wait(ctx context.Context, job *bigquery.Job, id string) (*bigquery.JobStatus, error) {
 	status, err := job.Wait(ctx)
 	if err != nil {
-		return nil, true, classify(err)
+		return nil, classify(err)
 	}
 	if err := status.Err(); err != nil {
-		return status, true, fmt.Errorf("%w: job %s: %w", errJobFailed, id, classify(err))
+		return status, fmt.Errorf("%w: job %s: %w", errJobFailed, id, classify(err))
 	}
-	return status, true, nil
+	return status, nil
 }
 
-// Succeeded returns the status of the job of id that succeeded, if one
+// current walks the generations of id (id, id_r2, …) past those that
+// failed, to the one that counts: a job that exists — awaited if it is
+// still running, its attempt having given up before it finished — or,
+// when found is false, the id under which the next job is to be started.
+func (t Target) current(ctx context.Context, id string) (status *bigquery.JobStatus, jid string, found bool, err error) {
+	for gen := 1; gen <= maxGenerations; gen++ {
+		jid = generation(id, gen)
+		job, err := t.Client.JobFromIDLocation(ctx, jid, t.Location)
+		if isNotFound(err) {
+			return nil, jid, false, nil
+		}
+		if err != nil {
+			return nil, jid, true, classify(err)
+		}
+		status, err = wait(ctx, job, jid)
+		if errors.Is(err, errJobFailed) {
+			continue
+		}
+		return status, jid, true, err
+	}
+	return nil, id, true, pipeline.MarkPermanent(fmt.Errorf("job %s failed %d times; see the jobs in the BigQuery console", id, maxGenerations))
+}
+
+// succeeded returns the status of the job of id that succeeded, if one
 // did.
 func (t Target) succeeded(ctx context.Context, id string) (*bigquery.JobStatus, bool, error) {
-	for gen := 1; gen <= maxGenerations; gen++ {
-		status, found, err := t.await(ctx, generation(id, gen))
-		switch {
-		case !found:
-			return nil, false, nil
-		case errors.Is(err, errJobFailed):
-			continue
-		case err != nil:
-			return nil, false, err
-		}
-		return status, true, nil
+	status, _, found, err := t.current(ctx, id)
+	if !found || errors.Is(err, errJobFailed) {
+		return nil, false, nil
 	}
-	return nil, false, nil
+	return status, err == nil, err
 }
 
 // runOnce is the one way nightshift runs a BigQuery job: at most one job
@@ -85,34 +93,20 @@ func (t Target) succeeded(ctx context.Context, id string) (*bigquery.JobStatus, 
 // generation (id_r2, …); a job this call starts is awaited, and its
 // failure returned, classified, for the runner to retry.
 func (t Target) runOnce(ctx context.Context, id string, start starter) (*bigquery.JobStatus, string, error) {
-	for gen := 1; gen <= maxGenerations; gen++ {
-		jid := generation(id, gen)
-		status, found, err := t.await(ctx, jid)
-		switch {
-		case found && errors.Is(err, errJobFailed):
-			continue
-		case found:
-			return status, jid, err
-		}
-		job, err := start(ctx, jid)
-		if isDuplicate(err) {
-			// The insert reached BigQuery but its answer did not reach us.
-			job, err = t.Client.JobFromIDLocation(ctx, jid, t.Location)
-		}
-		if err != nil {
-			return nil, jid, classify(err)
-		}
-		status, err = job.Wait(ctx)
-		if err != nil {
-			return nil, jid, classify(err)
-		}
-		// Wait succeeds when the job ran to its end, even if the job failed.
-		if err := status.Err(); err != nil {
-			return status, jid, classify(fmt.Errorf("job %s: %w", jid, err))
-		}
-		return status, jid, nil
+	status, jid, found, err := t.current(ctx, id)
+	if found {
+		return status, jid, err
 	}
-	return nil, id, pipeline.MarkPermanent(fmt.Errorf("job %s failed %d times; see the jobs in the BigQuery console", id, maxGenerations))
+	job, err := start(ctx, jid)
+	if isDuplicate(err) {
+		// The insert reached BigQuery but its answer did not reach us.
+		job, err = t.Client.JobFromIDLocation(ctx, jid, t.Location)
+	}
+	if err != nil {
+		return nil, jid, classify(err)
+	}
+	status, err = wait(ctx, job, jid)
+	return status, jid, err
 }
 
 // outputRows is the rows a load job wrote, from its statistics. A job
