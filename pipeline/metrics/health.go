@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
@@ -68,23 +67,40 @@ func (h *Readiness) Check(ctx context.Context) ReadyReport {
 		CheckOverdue:   func(ctx context.Context) Check { return h.overdue(ctx, now()) },
 		CheckLastRun:   h.lastRun,
 	}
-	rep := ReadyReport{Ready: true, Checks: map[string]Check{}}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	// Each check answers on a channel, and one that has not answered by
+	// its timeout counts as failed: a check blocked behind a lock it
+	// cannot cancel (the scheduler's, held while an overdue alert is being
+	// delivered) must not hold up the probe.
+	type answer struct {
+		name string
+		c    Check
+	}
+	answers := make(chan answer, len(checks))
 	for name, fn := range checks {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			c := fn(ctx)
-			mu.Lock()
-			defer mu.Unlock()
-			rep.Checks[name] = c
-			rep.Ready = rep.Ready && c.OK
+			answers <- answer{name, fn(ctx)}
 		}()
 	}
-	wg.Wait()
+	rep := ReadyReport{Ready: true, Checks: map[string]Check{}}
+	deadline := time.NewTimer(timeout + timeout/10)
+	defer deadline.Stop()
+	for len(rep.Checks) < len(checks) {
+		select {
+		case a := <-answers:
+			rep.Checks[a.name] = a.c
+		case <-deadline.C:
+			for name := range checks {
+				if _, ok := rep.Checks[name]; !ok {
+					rep.Checks[name] = Check{Detail: fmt.Sprintf("no answer within %s", timeout)}
+				}
+			}
+		}
+	}
+	for _, c := range rep.Checks {
+		rep.Ready = rep.Ready && c.OK
+	}
 	return rep
 }
 

@@ -364,3 +364,27 @@ func TestMetricsPassPromtool(t *testing.T) {
 	require.NoError(t, err, "promtool check metrics:\n%s\non:\n%s", out, body)
 	require.Empty(t, strings.TrimSpace(string(out)), "promtool has findings")
 }
+
+// A check that cannot be cancelled — the scheduler's overdue list, behind
+// the lock its Tick holds while an overdue alert is being delivered — does
+// not hold up the probe: it counts as failed at its timeout.
+func TestReadyzAnswersWhenACheckHangs(t *testing.T) {
+	t.Parallel()
+	stuck := make(chan struct{})
+	t.Cleanup(func() { close(stuck) })
+	h := &metrics.Readiness{
+		Ledger:  pipeline.NewLedger(pgtest.Pool(t, pgtest.NewWarehouse(t))),
+		Timeout: 300 * time.Millisecond,
+		Overdue: func(context.Context, time.Time) ([]pipeline.OverdueAlert, error) {
+			<-stuck // deaf to its context, as a mutex is
+			return nil, nil
+		},
+	}
+	start := time.Now()
+	code, rep := serve(t, h, "/readyz")
+	require.Less(t, time.Since(start), 2*time.Second, "the probe is bounded by the checks' timeout")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.False(t, rep.Checks[metrics.CheckOverdue].OK)
+	require.Contains(t, rep.Checks[metrics.CheckOverdue].Detail, "no answer within 300ms")
+	require.True(t, rep.Checks[metrics.CheckWarehouse].OK)
+}
