@@ -21,6 +21,10 @@ func TestStringMasksEveryFormOfPassword(t *testing.T) {
 		"host=h PASSWORD='hunter 2' dbname=d":                           "host=h PASSWORD=******** dbname=d",
 		`invalid configuration parameter name "postgres://u:hunter2@h"`: `invalid configuration parameter name "postgres://u:********@h"`,
 		"https://hooks.slack.com/services/T/B/x":                        "https://hooks.slack.com/services/T/B/x",
+		"postgres://u:p@ssw0rd@host/db":                                 "postgres://u:********@host/db",
+		`got "postgres://u:p@ss@host/db" here`:                          `got "postgres://u:********@host/db" here`,
+		`password="hunter 2" x`:                                         "password=******** x",
+		`host=h password = "hunter2"`:                                   "host=h password = ********",
 		"nothing secret here":                                           "nothing secret here",
 	}
 	for in, want := range cases {
