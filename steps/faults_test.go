@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -167,8 +168,17 @@ func TestDeadlockWithAReaderIsSurvived(t *testing.T) {
 	require.Equal(t, pipeline.StatusSucceeded, rep.Status, "%v", rep.Err)
 	attempts := publishAttempts(t, b.wh, rep.Run.ID)
 	require.Equal(t, "succeeded", attempts[len(attempts)-1])
-	if readErr == nil {
+	// A deadlock happened, and the server broke it: either the reader was
+	// its victim, or the publish was (and was retried).
+	if readErr != nil {
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, readErr, &pgErr)
+		require.Equal(t, "40P01", pgErr.Code, "the reader failed of the deadlock, not of something else: %v", readErr)
+	} else {
 		require.Equal(t, "failed transient", attempts[0], "if the reader was not the victim, the publish was")
+		var msg string
+		require.NoError(t, b.wh.QueryRow(ctx, `SELECT error FROM nightshift.step_runs WHERE run_id = $1 AND step = 'publish' AND attempt = 1`, rep.Run.ID).Scan(&msg))
+		require.Contains(t, msg, "40P01")
 	}
 	require.Equal(t, checksum(t, b.src, samples.SourceChecksumSQL()), checksum(t, b.wh, samples.ChecksumSQL("reporting.samples")))
 }

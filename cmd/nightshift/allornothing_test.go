@@ -170,6 +170,23 @@ var faultPoints = []faultPoint{
 		release := pgtest.HoldLock(t, pgtest.Pool(t, p.wh), "reporting.trainees", "ACCESS SHARE")
 		return func() { pgtest.WaitForBlocked(t, pgtest.Pool(t, p.wh), "LOCK TABLE") }, release
 	}},
+	{name: "mid-publish", arm: func(t *testing.T, p project, _ *bqtest.Server) (func(), func()) {
+		t.Helper()
+		// Every table is swapped in and the views are being created again
+		// when the run is stopped: the publish transaction has done all
+		// its work but commit.
+		wh := pgtest.Pool(t, p.wh)
+		_, err := wh.Exec(context.Background(), `
+			CREATE FUNCTION stall_views() RETURNS event_trigger LANGUAGE plpgsql AS $$
+			BEGIN PERFORM pg_sleep(60); END $$;
+			CREATE EVENT TRIGGER stall_views ON ddl_command_end WHEN TAG IN ('CREATE VIEW') EXECUTE FUNCTION stall_views()`)
+		require.NoError(t, err)
+		return func() { waitForQuery(t, p.wh, "CREATE VIEW") }, func() {
+			_, err := wh.Exec(context.Background(), `DROP EVENT TRIGGER stall_views;
+				SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%CREATE VIEW%' AND pid <> pg_backend_pid()`)
+			require.NoError(t, err)
+		}
+	}},
 	{name: "bigquery", published: true, arm: func(t *testing.T, _ project, fake *bqtest.Server) (func(), func()) {
 		t.Helper()
 		// The trainees load job is still running when the run is stopped;
@@ -303,6 +320,7 @@ func TestStoppedRunLeavesEveryTargetAsItWas(t *testing.T) {
 					require.True(t, ok, c.Entity)
 					require.Len(t, table.Rows, rows, "%s: BigQuery has the published run", c.Entity)
 				}
+				require.NotEqual(t, bqBefore["trainees"], bigQueryState(t, fake)["trainees"], "BigQuery has the changed trainees, not only as many rows")
 				// __previous was written once, from the table before run 2.
 				require.Equal(t, bqBefore["trainees"], bigQueryState(t, fake)["trainees__previous"])
 				require.Equal(t, 1, fake.Executions("nightshift_run2_trainees_keep_previous"))

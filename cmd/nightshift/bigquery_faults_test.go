@@ -69,6 +69,7 @@ func TestBigQueryJobFaultsConverge(t *testing.T) {
 	require.Equal(t, before["trainees"], after["trainees__previous"], "__previous is the version before the run")
 	require.Equal(t, before["register_statuses"], after["register_statuses__previous"], "a retried publish does not copy the new table over __previous")
 	require.NotEqual(t, before["register_statuses"], after["register_statuses"])
+	require.NotEqual(t, before["trainees"], after["trainees"], "BigQuery holds the new run's trainees, not only as many rows")
 	for _, id := range []string{"nightshift_run2_register_statuses_keep_previous", "nightshift_run2_register_statuses_load",
 		"nightshift_run2_register_statuses_daily", "nightshift_run2_register_statuses_daily_r2"} {
 		require.Equal(t, 1, fake.Executions(id), id)
