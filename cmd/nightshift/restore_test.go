@@ -61,9 +61,14 @@ func TestRestoreBringsBackThePreviousVersionExactly(t *testing.T) {
 		"SELECT run_id FROM nightshift.table_versions WHERE target = 'warehouse' AND entity = 'trainees' AND slot = 'current'").Scan(&current))
 	require.EqualValues(t, 2, current)
 
-	r = cli(t, nil, "--config", p.config, "restore", "--entity", "trainees", "--run", "99", "--reason", "no such version")
+	// A run whose version is not kept fails the restore; a run that does
+	// not exist is a usage error, as in every command.
+	r = cli(t, nil, "--config", p.config, "restore", "--entity", "trainees", "--run", "3", "--reason", "no such version")
 	require.Equal(t, exitFailed, r.code, r.stderr)
-	require.Contains(t, r.stderr, "no kept version of trainees was loaded by run 99")
+	require.Contains(t, r.stderr, "no kept version of trainees was loaded by run 3")
+	r = cli(t, nil, "--config", p.config, "restore", "--entity", "trainees", "--run", "99", "--reason", "no such run")
+	require.Equal(t, exitUsage, r.code, r.stderr)
+	require.Contains(t, r.stderr, "no such run: run 99")
 	require.Equal(t, second, checksum(t, p.wh, trainees), "a refused restore changes nothing")
 }
 

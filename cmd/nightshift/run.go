@@ -112,6 +112,13 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pip
 			return pipeline.Report{}, err
 		}
 	}
+	if x.spec.RestoreRun != 0 {
+		// A run that does not exist is a usage error here as in every
+		// command; one whose version is not kept fails the restore.
+		if _, err := pipeline.NewLedger(wh).Get(ctx, x.spec.RestoreRun); errors.Is(err, pipeline.ErrNoSuchRun) {
+			return pipeline.Report{}, withCode(exitUsage, fmt.Errorf("--run: %w", err))
+		}
+	}
 	views, err := nssql.Views()
 	if err != nil {
 		return pipeline.Report{}, err
