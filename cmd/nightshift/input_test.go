@@ -151,8 +151,11 @@ func TestNoOutputCarriesAPassword(t *testing.T) {
 	hook := newWebhook(t)
 	config := writeConfig(t, "environment: test\nwarehouse:\n  url: "+p.wh+"\nsources:\n  register:\n    url: postgres://reader@127.0.0.1:1/register\n"+
 		"  rect:\n    url: host=127.0.0.1 port=1 user=reader dbname=rect\nspool:\n  dir: "+t.TempDir()+"\n")
+	// A Slack webhook that cannot be reached: its URL's path is its
+	// secret, and the HTTP client's errors quote the whole URL.
 	env := []string{"NIGHTSHIFT_SOURCE_REGISTER_PASSWORD=hunter2-src", "NIGHTSHIFT_SOURCE_RECT_PASSWORD=hunter2-rect",
-		"NIGHTSHIFT_WAREHOUSE_PASSWORD=hunter2-wh", "NIGHTSHIFT_WEBHOOK_URL=" + hook.url}
+		"NIGHTSHIFT_WAREHOUSE_PASSWORD=hunter2-wh", "NIGHTSHIFT_WEBHOOK_URL=" + hook.url,
+		"NIGHTSHIFT_SLACK_WEBHOOK_URL=http://127.0.0.1:1/services/T0/B0/hunter2-slack-token"}
 	var outputs []string
 	for _, args := range [][]string{{"run"}, {"check"}, {"retry", "1"}, {"runs", "--json"}, {"abort", "--reason", "r"}, {"backfill", "--entity", "trainees", "--reason", "r"}} {
 		r := cli(t, env, append([]string{"--config", config}, args...)...)

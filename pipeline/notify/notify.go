@@ -26,7 +26,8 @@ func post(ctx context.Context, client *http.Client, endpoint string, body any) e
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("webhook request: %w", err)
+		// A parse error quotes the URL, and the URL holds the secret.
+		return errors.New("webhook request: the webhook URL cannot be used; check its setting")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
