@@ -226,3 +226,45 @@ func (s RunSummary) Scope(all int) string {
 	}
 	return entities()
 }
+
+// Took is a duration in a few characters: 850ms, 42s, 3m05s, 2h14m.
+func Took(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// StepError is an error of a run, with where it first struck.
+type StepError struct {
+	Where string `json:"where"`
+	Text  string `json:"error"`
+}
+
+// Errors are a run's errors, each once: the first step each error stopped,
+// then the run's own error unless it only repeats one of those (one cause
+// is not told again for every entity it stopped).
+func (s RunSummary) Errors(steps []StepSummary) []StepError {
+	var out []StepError
+	seen := map[string]bool{}
+	for _, st := range steps {
+		if st.Error != "" && !seen[st.Error] {
+			seen[st.Error] = true
+			out = append(out, StepError{st.Entity + "/" + st.Step, st.Error})
+		}
+	}
+	for e := range seen {
+		if strings.Contains(s.Error, e) {
+			return out
+		}
+	}
+	if s.Error != "" {
+		out = append(out, StepError{"run", s.Error})
+	}
+	return out
+}

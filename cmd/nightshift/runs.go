@@ -158,7 +158,7 @@ func printRuns(w io.Writer, runs []pipeline.RunSummary, all int) {
 		}
 		cells := []string{
 			strconv.FormatInt(r.ID, 10), r.Trigger, r.Status, r.StartedAt.Local().Format("01-02 15:04"),
-			took(time.Duration(r.Seconds * float64(time.Second))), r.Scope(all), published,
+			pipeline.Took(time.Duration(r.Seconds * float64(time.Second))), r.Scope(all), published,
 			strconv.FormatInt(r.Quarantined, 10), failed, quoteUserText(r.Reason),
 		}
 		fmt.Fprintln(w, runsLine(func(i int) string { return cells[i] }))
@@ -202,23 +202,10 @@ func ellipsis(s string, width int) string {
 	return string(r[:width-1]) + "…"
 }
 
-// took is a duration in a few characters: 850ms, 42s, 3m05s, 2h14m.
-func took(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-}
-
 func printRun(w io.Writer, r pipeline.RunSummary, steps []pipeline.StepSummary) {
 	fmt.Fprintf(w, "run %d: %s %s, %s\n", r.ID, r.Trigger, r.Mode, r.Status)
 	fmt.Fprintf(w, "  started   %s by %s, took %s\n", r.StartedAt.Local().Format("2006-01-02 15:04:05 MST"), quoteUserText(r.StartedBy),
-		took(time.Duration(r.Seconds*float64(time.Second))))
+		pipeline.Took(time.Duration(r.Seconds*float64(time.Second))))
 	if r.Reason != "" {
 		fmt.Fprintf(w, "  reason    %s\n", quoteUserText(r.Reason))
 	}
@@ -247,21 +234,8 @@ func printRun(w io.Writer, r pipeline.RunSummary, steps []pipeline.StepSummary) 
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.1f\t%s\n", s.Entity, s.Step, s.Status, s.Attempts, rows, s.Quarantined, s.Seconds, s.Snapshot)
 	}
 	_ = tw.Flush()
-	// Each error once: the same cause is not repeated for every entity it
-	// stopped.
-	seen := map[string]bool{}
-	for _, s := range steps {
-		if s.Error != "" && !seen[s.Error] {
-			seen[s.Error] = true
-			fmt.Fprintf(w, "\n%s/%s: %s", s.Entity, s.Step, terminalSafe(s.Error))
-		}
-	}
-	repeats := false
-	for e := range seen {
-		repeats = repeats || strings.Contains(r.Error, e)
-	}
-	if r.Error != "" && !repeats {
-		fmt.Fprintf(w, "\nrun: %s", terminalSafe(r.Error))
+	for _, e := range r.Errors(steps) {
+		fmt.Fprintf(w, "\n%s: %s", e.Where, terminalSafe(e.Text))
 	}
 	fmt.Fprintf(w, "\n\nnext: %s\n", r.NextAction())
 }

@@ -7,18 +7,9 @@ import (
 	"github.com/dfe-nightshift/nightshift/pipeline"
 )
 
-// took is a duration in a few characters: 850ms, 42s, 3m05s, 2h14m.
+// took is pipeline.Took of a number of seconds, for the templates.
 func took(seconds float64) string {
-	d := time.Duration(seconds * float64(time.Second))
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	return pipeline.Took(time.Duration(seconds * float64(time.Second)))
 }
 
 // age is how old something is, to the unit that matters: 40s, 12m, 5h 20m,

@@ -151,11 +151,6 @@ func needsAction(status string) bool {
 	return false
 }
 
-// stepError is an error shown once, with the first step it stopped.
-type stepError struct {
-	Where, Text string
-}
-
 func (h *Handler) run(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
@@ -177,30 +172,14 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, "The ledger could not be read.", err)
 		return
 	}
-	// Each error once: one cause is not repeated for every entity it
-	// stopped.
-	var errs []stepError
-	seen := map[string]bool{}
-	for _, st := range steps {
-		if st.Error != "" && !seen[st.Error] {
-			seen[st.Error] = true
-			errs = append(errs, stepError{st.Entity + "/" + st.Step, st.Error})
-		}
-	}
-	repeats := false
-	for e := range seen {
-		repeats = repeats || strings.Contains(s.Error, e)
-	}
-	if s.Error != "" && !repeats {
-		errs = append(errs, stepError{"run", s.Error})
-	}
+	errs := s.Errors(steps)
 	h.render(w, http.StatusOK, "run", struct {
 		page
 		Run      pipeline.RunSummary
 		Scope    string
 		Steps    []pipeline.StepSummary
 		Timeline timeline
-		Errors   []stepError
+		Errors   []pipeline.StepError
 		Next     string
 		Action   bool
 	}{page{Title: fmt.Sprintf("Run %d", id), Nav: "runs", Now: h.Now()}, s, s.Scope(len(schemas.All())), steps,
