@@ -75,25 +75,19 @@ backfill or a restore --confirm production too.` + runHelp,
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("RUN_ID: %w", err))
 			}
-			cfg, wh, err := a.warehouse(cmd.Context())
-			if err != nil {
-				return err
-			}
 			// A run whose process died is still marked running until someone
 			// looks: the retry does, and reports it, as `runs` would.
-			abandoned, err := pipeline.NewLedger(wh).SweepAbandoned(cmd.Context())
+			cfg, ledger, done, err := a.ledger(cmd.Context())
 			if err != nil {
-				wh.Close()
 				return err
 			}
-			a.newRunner(cfg, wh).NotifyAbandoned(cmd.Context(), abandoned)
-			engine := &steps.Engine{Ledger: pipeline.NewLedger(wh)}
+			engine := &steps.Engine{Ledger: ledger}
 			if cfg.BigQuery.Enabled() {
 				// Only whether BigQuery is on matters to the retry's spec.
 				engine.Deps.BigQuery = &loadbigquery.Target{}
 			}
 			spec, rec, err := engine.RetrySpec(cmd.Context(), id)
-			wh.Close()
+			done()
 			switch {
 			case errors.Is(err, steps.ErrNothingToRetry):
 				fmt.Fprintf(a.stdout, "%v\n", err)

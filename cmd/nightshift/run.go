@@ -364,17 +364,15 @@ func sourcesConfigured(cfg config.Config, contracts []*schemas.Contract) error {
 }
 
 func openSources(ctx context.Context, cfg config.Config, contracts []*schemas.Contract) (map[string]*pgxpool.Pool, error) {
+	if err := sourcesConfigured(cfg, contracts); err != nil {
+		return nil, err
+	}
 	pools := map[string]*pgxpool.Pool{}
 	for _, c := range contracts {
 		if _, ok := pools[c.Source]; ok {
 			continue
 		}
-		db, ok := cfg.Sources[c.Source]
-		if !ok {
-			closeAll(pools)
-			return nil, withCode(exitUsage, &config.Error{Setting: "sources." + c.Source + ".url",
-				Problem: fmt.Sprintf("is required by entity %s (set it in the config file or NIGHTSHIFT_SOURCE_%s_URL)", c.Entity, strings.ToUpper(c.Source))})
-		}
+		db := cfg.Sources[c.Source]
 		// The snapshot's own connection, and one per entity in flight.
 		p, err := db.Open(ctx, "sources."+c.Source+".url", true, cfg.Run.Parallelism+2)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dfe-nightshift/nightshift/internal/config"
 	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
 )
@@ -43,7 +44,7 @@ BigQuery, and how each entity ended. Fields are only added within a version.`,
 			if limit < 1 {
 				return withCode(exitUsage, fmt.Errorf("--limit must be at least 1"))
 			}
-			ledger, done, err := a.ledger(cmd.Context())
+			_, ledger, done, err := a.ledger(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -79,7 +80,7 @@ func (a *app) runsShowCommand() *cobra.Command {
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("ID: %w", err))
 			}
-			ledger, done, err := a.ledger(cmd.Context())
+			_, ledger, done, err := a.ledger(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -108,16 +109,16 @@ func (a *app) runsShowCommand() *cobra.Command {
 
 // ledger opens the warehouse's ledger and reports, once, any run found
 // dead on the way.
-func (a *app) ledger(ctx context.Context) (*pipeline.Ledger, func(), error) {
+func (a *app) ledger(ctx context.Context) (config.Config, *pipeline.Ledger, func(), error) {
 	cfg, wh, err := a.warehouse(ctx)
 	if err != nil {
-		return nil, nil, err
+		return cfg, nil, nil, err
 	}
 	ledger := pipeline.NewLedger(wh)
 	abandoned, err := ledger.SweepAbandoned(ctx)
 	if err != nil {
 		wh.Close()
-		return nil, nil, err
+		return cfg, nil, nil, err
 	}
 	for _, id := range abandoned {
 		fmt.Fprintf(a.stderr, "note: run %d had died without finishing; it is now marked abandoned\n", id)
@@ -125,7 +126,7 @@ func (a *app) ledger(ctx context.Context) (*pipeline.Ledger, func(), error) {
 	// Whoever finds a dead run reports it; the ledger makes sure only one
 	// process does.
 	a.newRunner(cfg, wh).NotifyAbandoned(ctx, abandoned)
-	return ledger, wh.Close, nil
+	return cfg, ledger, wh.Close, nil
 }
 
 func writeJSON(w io.Writer, v any) error {

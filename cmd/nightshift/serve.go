@@ -34,7 +34,7 @@ beside /healthz and /metrics. Stop with Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			ledger, done, err := a.ledger(ctx)
+			_, ledger, done, err := a.ledger(ctx)
 			if err != nil {
 				return err
 			}
