@@ -79,6 +79,27 @@ func bigQueryState(t *testing.T, fake *bqtest.Server) map[string]string {
 	return out
 }
 
+// sameTrainees compares, value by value and with SQL that knows nothing of
+// the contracts, the trainees of the source with those of the warehouse.
+func sameTrainees(t *testing.T, src, wh string) {
+	t.Helper()
+	rows := func(url, table string) []string {
+		conn := pgtest.Connect(t, url)
+		// Rails keeps UTC in timestamp; the warehouse keeps timestamptz.
+		_, err := conn.Exec(context.Background(), "SET TIME ZONE 'UTC'")
+		require.NoError(t, err)
+		r, err := conn.Query(context.Background(), `SELECT concat_ws('|', id, slug, provider_id, first_names, last_name, created_at::timestamp)
+			FROM `+table+` ORDER BY id`)
+		require.NoError(t, err)
+		out, err := pgx.CollectRows(r, pgx.RowTo[string])
+		require.NoError(t, err)
+		return out
+	}
+	want := rows(src, "public.trainees")
+	require.NotEmpty(t, want)
+	require.Equal(t, want, rows(wh, "reporting.trainees"), "the warehouse holds the source's trainees, value for value")
+}
+
 // stagingLeft lists the tables a run left in nightshift_staging.
 func stagingLeft(t *testing.T, url string) []string {
 	t.Helper()
@@ -304,6 +325,7 @@ func TestStoppedRunLeavesEveryTargetAsItWas(t *testing.T) {
 				// Published: the warehouse holds the new run in full, and a
 				// retry finishes BigQuery with the same run's data.
 				require.Equal(t, checksum(t, p.src, schemas.Trainees.SourceChecksumSQL()), checksum(t, p.wh, schemas.Trainees.ChecksumSQL("reporting.trainees")))
+				sameTrainees(t, p.src, p.wh)
 				require.Contains(t, got[0]["next_action"], "nightshift retry 2")
 				r = cli(t, env, "--config", config, "retry", "2")
 				require.Equal(t, exitOK, r.code, r.stderr)

@@ -316,6 +316,7 @@ func TestRealSourceRestartMidExtractRenewsTheSnapshot(t *testing.T) {
 	runID := rfLastRun(t, wh)
 	require.Equal(t, "succeeded", project{wh: wh}.status(t, runID))
 	rfRequireSameAsSources(t, s, wh)
+	sameTrainees(t, s.register, wh)
 
 	steps := rfSteps(t, wh, runID)
 	trainees := rfAttempts(steps, "trainees", "extract")
@@ -375,6 +376,7 @@ func TestRealSourceBehindLatencySucceeds(t *testing.T) {
 	t.Logf("run through 20ms of latency took %s", time.Since(start).Round(time.Millisecond))
 	require.Equal(t, exitOK, r.code, r.stderr)
 	rfRequireSameAsSources(t, p.direct, p.wh)
+	sameTrainees(t, p.direct.register, p.wh)
 }
 
 // A firewall forgets the source's connections while the trainees extract
