@@ -29,6 +29,9 @@ type Report struct {
 	Propagating, Propagated bool
 	// Notes are findings that did not stop the run.
 	Notes []string
+	// Quarantined is, per entity, the rows the run set aside
+	// (nightshift.quarantine); entities with none are left out.
+	Quarantined map[string]int64
 }
 
 // HeartbeatInterval is how often a running run shows it is alive and looks
@@ -100,6 +103,11 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 		rep.Status, rep.Err, rep.Elapsed = status, err, time.Since(start)
 		rep.Run = *run
 		lerr := r.Ledger.Finish(ctx, run.ID, status, err, rep)
+		if lerr == nil {
+			// Counted only from a ledger that answers: a warehouse that is
+			// down must not hold up the notification twice.
+			rep.Quarantined = r.quarantined(ctx, run.ID)
+		}
 		if r.Observer != nil {
 			r.Observer.RunFinished(rep)
 		}
@@ -128,9 +136,9 @@ func (r *Runner) Do(ctx context.Context, run *Run, deadline time.Duration, plan 
 	}
 	closePlan = p.Close
 	rep.Notes = p.Notes
-	if len(p.SourceVersions) > 0 {
-		run.SourceVersions = p.SourceVersions
-		if err := r.Ledger.SetSourceVersions(runCtx, run.ID, run.SourceVersions); err != nil {
+	if len(p.SourceVersions) > 0 || p.Additions != nil {
+		run.SourceVersions, run.Additions = p.SourceVersions, p.Additions
+		if err := r.Ledger.RecordSources(runCtx, run.ID, run.SourceVersions, run.Additions); err != nil {
 			return finish(failure(err), err)
 		}
 	}
@@ -216,7 +224,8 @@ func (r *Runner) NotifyAbandoned(ctx context.Context, ids []int64) {
 			r.Log.Error("could not read an abandoned run to report it", "run", id, "err", err)
 			continue
 		}
-		rep := Report{Run: rec.Run, Status: StatusAbandoned, Err: errors.New(rec.Error), Elapsed: rec.FinishedAt.Sub(rec.StartedAt), Published: rec.Published}
+		rep := Report{Run: rec.Run, Status: StatusAbandoned, Err: errors.New(rec.Error), Elapsed: rec.FinishedAt.Sub(rec.StartedAt), Published: rec.Published,
+			Quarantined: r.quarantined(ctx, id)}
 		r.notifyOnce(ctx, id, notification(&rec.Run, rep))
 	}
 }
@@ -248,4 +257,15 @@ func (r *Runner) heartbeat(ctx context.Context, runID int64, abort context.Cance
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// quarantined is the rows each entity of the run set aside, for its
+// report. A failure to count them is logged, not the run's failure: the
+// rows themselves are safe in the ledger.
+func (r *Runner) quarantined(ctx context.Context, runID int64) map[string]int64 {
+	q, err := r.Ledger.Quarantined(ctx, runID)
+	if err != nil {
+		r.Log.Warn("could not count the run's quarantined rows for its report", "run", runID, "err", err)
+	}
+	return q
 }

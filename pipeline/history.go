@@ -47,6 +47,13 @@ type RunSummary struct {
 	Error        string `json:"error,omitempty"`
 	// Results is how each entity ended.
 	Results map[string]Status `json:"results,omitempty"`
+	// QuarantinedBy is the rows each entity set aside, for the entities
+	// that set any aside.
+	QuarantinedBy map[string]int64 `json:"rows_quarantined_by_entity,omitempty"`
+	// Additions is what the preflight found in the sources that the
+	// contracts do not know of (newer schema versions, new columns,
+	// compatible type changes); absent when the run checked no source.
+	Additions *Additions `json:"additions,omitempty"`
 }
 
 const summaryColumns = `
@@ -60,13 +67,17 @@ const summaryColumns = `
 	(SELECT count(*) FROM nightshift.quarantine q WHERE q.run_id = r.id)::int8,
 	coalesce((SELECT s.entity || '/' || s.step FROM nightshift.step_runs s WHERE s.run_id = r.id AND s.status = 'failed'
 	          ORDER BY s.finished_at, s.id LIMIT 1), ''),
-	coalesce(r.error, ''), coalesce(r.results, '{}')`
+	coalesce(r.error, ''), coalesce(r.results, '{}'),
+	coalesce((SELECT jsonb_object_agg(q.entity, q.n) FROM (SELECT entity, count(*) AS n FROM nightshift.quarantine
+	          WHERE run_id = r.id GROUP BY entity) q), '{}'),
+	r.additions`
 
 func scanSummary(row pgx.Row) (RunSummary, error) {
 	var s RunSummary
 	var failed string
 	err := row.Scan(&s.ID, &s.Env, &s.Trigger, &s.Status, &s.Mode, &s.Spec, &s.Entities, &s.Reason, &s.StartedBy, &s.StartedAt, &s.FinishedAt,
-		&s.Seconds, &s.RetryOf, &s.PublishedAt, &s.BigQueryAt, &s.RowsRead, &s.RowsPublished, &s.Quarantined, &failed, &s.Error, &s.Results)
+		&s.Seconds, &s.RetryOf, &s.PublishedAt, &s.BigQueryAt, &s.RowsRead, &s.RowsPublished, &s.Quarantined, &failed, &s.Error, &s.Results,
+		&s.QuarantinedBy, &s.Additions)
 	if failed != "" {
 		s.FailedEntity, s.FailedStep, _ = cutLast(failed, "/")
 	}

@@ -89,13 +89,36 @@ func (l *Ledger) claimNotification(ctx context.Context, runID int64) (bool, erro
 	return tag.RowsAffected() == 1, nil
 }
 
-// SetSourceVersions records the schema version of each source.
-func (l *Ledger) SetSourceVersions(ctx context.Context, runID int64, versions map[string]string) error {
-	if _, err := l.pool.Exec(ctx, `UPDATE nightshift.runs SET source_versions = $2 WHERE id = $1`, runID, versions); err != nil {
-		return fmt.Errorf("ledger: run %d: source versions: %w", runID, err)
+// RecordSources records what the preflight saw of the sources: the schema
+// version of each, and the additions that did not stop the run (nil: none
+// checked).
+func (l *Ledger) RecordSources(ctx context.Context, runID int64, versions map[string]string, additions *Additions) error {
+	if versions == nil {
+		versions = map[string]string{}
+	}
+	if _, err := l.pool.Exec(ctx, `UPDATE nightshift.runs SET source_versions = $2, additions = $3 WHERE id = $1`, runID, versions, additions); err != nil {
+		return fmt.Errorf("ledger: run %d: source versions and additions: %w", runID, err)
 	}
 	return nil
 }
+
+// Quarantined counts, per entity, the rows the run set aside; entities
+// with none are not in the map.
+func (l *Ledger) Quarantined(ctx context.Context, runID int64) (map[string]int64, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer cancel()
+	out := map[string]int64{}
+	if err := l.pool.QueryRow(ctx, quarantinedByEntity, runID).Scan(&out); err != nil {
+		return nil, fmt.Errorf("ledger: run %d: quarantined rows: %w", runID, err)
+	}
+	return out, nil
+}
+
+// quarantinedByEntity is a JSON object of the rows run $1 quarantined per
+// entity ({} for none): one query for a run's report and for each line of
+// the run history.
+const quarantinedByEntity = `SELECT coalesce(jsonb_object_agg(q.entity, q.n), '{}') FROM (
+	SELECT entity, count(*) AS n FROM nightshift.quarantine WHERE run_id = $1 GROUP BY entity) q`
 
 // Heartbeat shows the run is alive, and returns the abort an operator
 // asked for, if any.
@@ -309,9 +332,9 @@ func (l *Ledger) Get(ctx context.Context, id int64) (RunRecord, error) {
 	var retryOf *int64
 	err := l.pool.QueryRow(ctx, `
 		SELECT id, env, trigger, mode, entities, coalesce(reason, ''), started_by, started_at, source_versions,
-		       status, coalesce(error, ''), finished_at, spec, retry_of, published_at IS NOT NULL, bigquery_published_at IS NOT NULL
+		       status, coalesce(error, ''), finished_at, spec, retry_of, published_at IS NOT NULL, bigquery_published_at IS NOT NULL, additions
 		FROM nightshift.runs WHERE id = $1`, id).Scan(&r.ID, &r.Env, &r.Trigger, &r.Mode, &r.Entities, &r.Reason, &r.StartedBy,
-		&r.StartedAt, &r.SourceVersions, &r.Status, &r.Error, &finished, &r.Spec, &retryOf, &r.Published, &r.Propagated)
+		&r.StartedAt, &r.SourceVersions, &r.Status, &r.Error, &finished, &r.Spec, &retryOf, &r.Published, &r.Propagated, &r.Additions)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, fmt.Errorf("%w: run %d", ErrNoSuchRun, id)
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,7 +33,12 @@ type Notification struct {
 	Seconds        float64           `json:"duration_seconds"`
 	SourceVersions map[string]string `json:"source_versions,omitempty"`
 	Entities       []EntityNotice    `json:"entities"`
-	Error          string            `json:"error,omitempty"`
+	// Additions is what the preflight found in the sources that the
+	// contracts do not know of, when it found anything; each list cut to
+	// NoticeListCap items, the rest counted (new_columns_more). `nightshift
+	// runs show` has them all.
+	Additions *Additions `json:"additions,omitempty"`
+	Error     string     `json:"error,omitempty"`
 	// Published says the run's warehouse publish committed. Changed says,
 	// in one sentence, what the run changed in the targets — "nothing" for
 	// a run that did not publish.
@@ -43,15 +50,22 @@ type Notification struct {
 	NextAction string `json:"next_action"`
 }
 
+// NoticeListCap is the most items a notification lists of one kind for one
+// entity: enough to act on, short enough to read in a chat.
+const NoticeListCap = 10
+
 // EntityNotice is one entity's line in a notification.
 type EntityNotice struct {
-	Entity     string  `json:"entity"`
-	Status     Status  `json:"status"`
-	Rows       int64   `json:"rows"`
-	Attempts   int     `json:"attempts"`
-	Seconds    float64 `json:"duration_seconds"`
-	FailedStep string  `json:"failed_step,omitempty"`
-	Error      string  `json:"error,omitempty"`
+	Entity string `json:"entity"`
+	Status Status `json:"status"`
+	Rows   int64  `json:"rows"`
+	// Quarantined is the rows the entity set aside (nightshift.quarantine);
+	// absent when none.
+	Quarantined int64   `json:"rows_quarantined,omitempty"`
+	Attempts    int     `json:"attempts"`
+	Seconds     float64 `json:"duration_seconds"`
+	FailedStep  string  `json:"failed_step,omitempty"`
+	Error       string  `json:"error,omitempty"`
 }
 
 // Title is a one-line summary for chat messages. Each kind of notice says
@@ -109,11 +123,22 @@ func notification(run *Run, rep Report) Notification {
 		n.Error = redact.String(rep.Err.Error())
 	}
 	for _, r := range rep.Results {
-		e := EntityNotice{Entity: r.Entity, Status: r.Status, Rows: r.Rows, Attempts: r.Attempts, Seconds: r.Duration.Seconds(), FailedStep: r.FailedStep}
+		e := EntityNotice{Entity: r.Entity, Status: r.Status, Rows: r.Rows, Quarantined: rep.Quarantined[r.Entity], Attempts: r.Attempts,
+			Seconds: r.Duration.Seconds(), FailedStep: r.FailedStep}
 		if r.Err != nil {
 			e.Error = redact.String(r.Err.Error())
 		}
 		n.Entities = append(n.Entities, e)
+	}
+	// A run that died left no results, but what it set aside is in the
+	// ledger all the same.
+	for _, entity := range slices.Sorted(maps.Keys(rep.Quarantined)) {
+		if !slices.ContainsFunc(n.Entities, func(e EntityNotice) bool { return e.Entity == entity }) {
+			n.Entities = append(n.Entities, EntityNotice{Entity: entity, Status: rep.Status, Quarantined: rep.Quarantined[entity]})
+		}
+	}
+	if run.Additions.Any() {
+		n.Additions = run.Additions.Capped(NoticeListCap)
 	}
 	n.Changed = changed(run, rep)
 	n.NextAction = nextAction(run, rep)

@@ -52,4 +52,7 @@ type Run struct {
 	RetryOf int64
 	// SourceVersions is the schema_migrations version of each source.
 	SourceVersions map[string]string
+	// Additions is what the preflight found in the sources that did not
+	// stop the run; nil when the run checked no source.
+	Additions *Additions
 }

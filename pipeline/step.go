@@ -58,8 +58,12 @@ type Plan struct {
 	Close func()
 	// SourceVersions is the schema_migrations version of each source read.
 	SourceVersions map[string]string
-	// Notes are findings worth reporting that did not stop the run (a
-	// source column added, a chunk already done).
+	// Additions is what the preflight found in the sources that did not
+	// stop the run (a newer schema version, a source column added): the
+	// runner records it with the run, and every report of the run shows it.
+	Additions *Additions
+	// Notes are other things worth a log line that did not stop the run (a
+	// backfill's chunks already done).
 	Notes []string
 }
 

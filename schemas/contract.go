@@ -156,6 +156,10 @@ type Contract struct {
 	// History marks an entity of statuses, one row per (entity_type,
 	// entity_id): each run keeps reporting.status_history from it.
 	History bool
+	// StatusOf names, for a statuses entity, the entity each entity_type
+	// describes (trainee → trainees). A row quarantined from that entity
+	// has its status left out too, so the two tables never disagree.
+	StatusOf map[string]string
 	// PrimaryKey lists the columns (by Name) that identify a row.
 	PrimaryKey []string
 	// MinSchemaVersion is the lowest source schema_migrations version that
@@ -163,9 +167,10 @@ type Contract struct {
 	MinSchemaVersion string
 	Mode             Mode
 	Columns          []Column
-	// Ignored lists source columns deliberately not read, so that preflight
-	// reports only columns nobody has decided about yet.
-	Ignored []string
+	// Ignored names the source columns deliberately not read, each with
+	// why, so that preflight reports only columns nobody has decided about
+	// yet and the data dictionary can say what was left out.
+	Ignored map[string]string
 }
 
 // Fields is every column the entity has in the warehouse, in order: the

@@ -54,3 +54,21 @@ func TestLabelledColumnsGetADerivedNameColumn(t *testing.T) {
 	require.Contains(t, schemas.Trainees.SelectSQL(), `CASE "state" WHEN 0 THEN 'draft'`)
 	require.Contains(t, schemas.Trainees.SelectSQL(), `ELSE 'unknown_' || "state" END::text AS "state_name"`)
 }
+
+// A statuses entity names the entities its rows describe; each must be
+// registered and keyed by one integer id, which is what entity_id holds.
+func TestStatusOfNamesEntitiesKeyedByID(t *testing.T) {
+	for _, c := range schemas.All() {
+		if !c.History {
+			require.Empty(t, c.StatusOf, "%s is not a statuses entity", c.Entity)
+			continue
+		}
+		require.NotEmpty(t, c.StatusOf, "%s: say which entity each entity_type describes", c.Entity)
+		for typ, entity := range c.StatusOf {
+			described, err := schemas.Lookup(entity)
+			require.NoError(t, err, "%s: entity_type %s", c.Entity, typ)
+			require.Equal(t, []string{"id"}, described.PrimaryKey, "%s: %s", c.Entity, entity)
+			require.Contains(t, c.Query, "'"+typ+"'", "%s: the query yields no entity_type %s", c.Entity, typ)
+		}
+	}
+}

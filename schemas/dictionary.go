@@ -30,6 +30,14 @@ func WriteDictionary(w io.Writer, contracts []*Contract) error {
 		}
 		fmt.Fprintf(&b, "Source: `%s`, %s (schema version %s or later). Primary key: %s. Refreshed: %s.\n\n",
 			c.Source, from, c.MinSchemaVersion, strings.Join(c.PrimaryKey, ", "), c.Mode)
+		if len(c.StatusOf) > 0 {
+			var described []string
+			for _, t := range slices.Sorted(maps.Keys(c.StatusOf)) {
+				described = append(described, fmt.Sprintf("%s (`%s`)", t, c.StatusOf[t]))
+			}
+			fmt.Fprintf(&b, "Describes: %s. The status of a row quarantined from the entity it describes is left out too, "+
+				"recorded in `nightshift.quarantine` under this entity, and its status history stays as it was.\n\n", strings.Join(described, ", "))
+		}
 		b.WriteString("| column | type | null | PII | description |\n|---|---|---|---|---|\n")
 		for _, col := range c.Fields() {
 			null := "no"
@@ -41,6 +49,12 @@ func WriteDictionary(w io.Writer, contracts []*Contract) error {
 				desc += " Codes: " + labelList(col.Labels) + "."
 			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", col.Name, col.WarehouseType(), null, col.PII, cell(desc))
+		}
+		if len(c.Ignored) > 0 {
+			b.WriteString("\nSource columns not read, and why:\n\n")
+			for _, name := range slices.Sorted(maps.Keys(c.Ignored)) {
+				fmt.Fprintf(&b, "- `%s`: %s.\n", name, c.Ignored[name])
+			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())

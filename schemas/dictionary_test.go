@@ -26,4 +26,8 @@ func TestDictionaryNamesEveryColumnWithItsDescriptionAndPII(t *testing.T) {
 	require.Contains(t, doc, "| `date_of_birth` | date | yes | personal | Trainee's date of birth. |")
 	require.Contains(t, doc, "| `ethnic_group` | int4 | yes | special |")
 	require.Contains(t, doc, "Codes: 0 draft, 1 submitted_for_trn, 2 trn_received")
+	// Decimals show the precision and scale they are held at.
+	require.Contains(t, doc, "| `vat_rate` | numeric(3,2) | no | none |")
+	require.Contains(t, doc, "| `uplift_target_ratio` | numeric(5,4) | yes | none |")
+	require.Contains(t, doc, "| `amount` | numeric(38,9) | no | none | Amount in pounds")
 }

@@ -9,11 +9,13 @@ var Teachers = Contract{
 		"merged (anonymisation_reason teacher_record_merged). trs_induction_status is TRS's induction status (None, " +
 		"RequiredToComplete, Exempt, InProgress, Passed, Failed, FailedInWales); the service shows InProgress with no open " +
 		"induction period as Paused, which rect_statuses computes.",
-	Source:           "rect",
-	Table:            "teachers",
-	PrimaryKey:       []string{"id"},
-	MinSchemaVersion: "20260603140320",
+	Source:     "rect",
+	Table:      "teachers",
+	PrimaryKey: []string{"id"},
+	// 20260812163524 added trs_response and trs_redirected_to.
+	MinSchemaVersion: "20260812163524",
 	Mode:             Full,
+	Ignored:          map[string]string{"search": "a full-text search vector the database generates from names and TRN, for the service's own search"},
 	Columns: columns([]Column{
 		idColumn("teacher"),
 		{Name: "trn", SourceType: "varchar", Type: Text, Nullable: true, PII: PIIPersonal, Description: "Teacher reference number (7 digits); NULL only for TRN-less teachers."},
@@ -32,6 +34,7 @@ var Teachers = Contract{
 		{Name: "trs_initial_teacher_training_end_date", SourceType: "date", Type: Date, Nullable: true, Description: "End of initial teacher training, per TRS."},
 		{Name: "trs_data_last_refreshed_at", SourceType: "timestamp", Type: Timestamp, Nullable: true, Description: "When the TRS details were last refreshed (UTC)."},
 		{Name: "trs_response", SourceType: "trs_responses", Type: Text, Nullable: true, LowCardinality: true, Description: "TRS's last answer about the teacher: ok, not_found, gone or permanent_redirect."},
+		{Name: "trs_redirected_to", SourceType: "varchar", Type: Text, Nullable: true, PII: PIIPersonal, Description: "The TRN TRS redirects this teacher's record to (trs_response permanent_redirect: the record was merged into another)."},
 		{Name: "api_id", SourceType: "uuid", Type: UUID, Description: "The teacher's id in the lead provider API."},
 		{Name: "api_ect_training_record_id", SourceType: "uuid", Type: UUID, Description: "Id of the teacher's ECT training record in the lead provider API."},
 		{Name: "api_mentor_training_record_id", SourceType: "uuid", Type: UUID, Description: "Id of the teacher's mentor training record in the lead provider API."},

@@ -5,8 +5,8 @@ package schemas
 // between periods of one kind for one teacher are forbidden by the service
 // but not by its database (see the data_quality_issues view).
 
-var rectPeriodIgnored = []string{
-	"range", // a daterange generated from started_on and finished_on
+var rectPeriodIgnored = map[string]string{
+	"range": "a daterange the database generates from started_on and finished_on",
 }
 
 // atSchoolColumns are the columns of a spell of a teacher (who: ECT or

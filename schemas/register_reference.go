@@ -9,6 +9,7 @@ var Providers = Contract{
 	PrimaryKey:       []string{"id"},
 	MinSchemaVersion: "20250721121140",
 	Mode:             Full,
+	Ignored:          map[string]string{"searchable": "a full-text search vector for Register's own search"},
 	Columns: columns([]Column{
 		idColumn("provider"),
 		{Name: "name", SourceType: "varchar", Type: Text, Description: "Provider's name."},
@@ -46,9 +47,8 @@ var TraineeWithdrawals = Contract{
 	Source:     "register",
 	Table:      "trainee_withdrawals",
 	PrimaryKey: []string{"id"},
-	// safeguarding_concern_reasons arrived with the safeguarding_concerns
-	// reason (sql/source/register/schema.sql).
-	MinSchemaVersion: "20251007092157",
+	// 20251007154220 added safeguarding_concern_reasons.
+	MinSchemaVersion: "20251007154220",
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("withdrawal"),
@@ -96,4 +96,27 @@ var WithdrawalReasons = Contract{
 		idColumn("reason"),
 		{Name: "name", SourceType: "varchar", Type: Text, LowCardinality: true, Description: "The reason's slug, e.g. financial_problems or record_added_in_error; unique."},
 	}, timestampColumns("reason")),
+}
+
+// TrainingPartners are the schools and universities providers train with.
+var TrainingPartners = Contract{
+	Entity: "training_partners",
+	Description: "Training partners (called lead partners until December 2025) that trainees are placed with: " +
+		"a school (record_type school, school_id set) or a higher education institution (record_type hei, provider_id set).",
+	Source:     "register",
+	Table:      "training_partners",
+	PrimaryKey: []string{"id"},
+	// 20251209113730 renamed lead_partners to training_partners.
+	MinSchemaVersion: "20251209113730",
+	Mode:             Full,
+	Columns: columns([]Column{
+		idColumn("training partner"),
+		{Name: "name", SourceType: "varchar", Type: Text, Nullable: true, Description: "The partner's name."},
+		{Name: "record_type", SourceType: "varchar", Type: Text, LowCardinality: true, Description: "What the partner is: school or hei."},
+		{Name: "school_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The school, when the partner is one (Register's schools.id)."},
+		{Name: "provider_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The provider, when the partner is a higher education institution (providers.id)."},
+		{Name: "urn", SourceType: "citext", Type: Text, Nullable: true, Description: "The school's unique reference number (GIAS)."},
+		{Name: "ukprn", SourceType: "citext", Type: Text, Nullable: true, Description: "UK Provider Reference Number of a higher education institution."},
+		{Name: "discarded_at", SourceType: "timestamp", Type: Timestamp, Nullable: true, Description: "When the partner was soft-deleted (UTC); trainees may still point to it."},
+	}, timestampColumns("training partner")),
 }

@@ -8,11 +8,12 @@ import (
 
 // registry holds every contract, in the order entities are listed and run.
 var registry = []*Contract{
-	&Trainees, &TraineeWithdrawals, &TraineeWithdrawalReasons, &WithdrawalReasons, &Providers, &AcademicCycles,
+	&Trainees, &TraineeWithdrawals, &TraineeWithdrawalReasons, &WithdrawalReasons, &Providers, &AcademicCycles, &TrainingPartners,
 	&Schools, &LeadProviders, &DeliveryPartners,
 	&AppropriateBodies, &AppropriateBodyPeriods, &ActiveLeadProviders, &LeadProviderDeliveryPartnerships, &SchoolPartnerships,
 	&Teachers,
 	&ECTAtSchoolPeriods, &MentorAtSchoolPeriods, &MentorshipPeriods, &InductionPeriods, &TrainingPeriods,
+	&LeadProviderContracts, &BandedFeeStructures, &BandTerms, &FlatRateFeeStructures, &Statements, &StatementAdjustments,
 	&Declarations, &RegisterStatuses, &RECTStatuses,
 }
 

@@ -2,6 +2,7 @@ package schemas_test
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"os"
 	"regexp"
@@ -25,6 +26,10 @@ type sourceColumn struct {
 	udt       string // the type as information_schema.columns.udt_name reports it
 	notNull   bool
 	generated bool
+	// numeric is the precision and scale of a numeric(p,s) column as
+	// "p,s" ("p,0" for numeric(p)); empty for any other type and for an
+	// unconstrained numeric.
+	numeric string
 }
 
 // sourceSchema is what the tests need of one source's schema.sql.
@@ -60,6 +65,8 @@ var (
 	// Lines inside a CREATE TABLE block that are table constraints, not
 	// columns (and the continuation lines of a named constraint).
 	tableConstraint = regexp.MustCompile(`^(CONSTRAINT|PRIMARY KEY|UNIQUE|CHECK|FOREIGN KEY|EXCLUDE|LIKE)\b`)
+	// numericModifier reads numeric(p,s) and numeric(p).
+	numericModifier = regexp.MustCompile(`\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)`)
 )
 
 // readSourceSchema parses sql/source/<source>/schema.sql line by line: the
@@ -128,12 +135,17 @@ func parseColumnLine(line string) (sourceColumn, bool) {
 	if !ok {
 		udt = typ // a PostgreSQL enum: udt_name is the type's name
 	}
+	var numeric string
+	if mod := numericModifier.FindStringSubmatch(m[2]); udt == "numeric" && mod != nil {
+		numeric = mod[1] + "," + cmp.Or(mod[2], "0")
+	}
 	upper := strings.ToUpper(line)
 	return sourceColumn{
 		name:      m[1],
 		udt:       udt,
 		notNull:   strings.Contains(upper, "NOT NULL") || strings.Contains(upper, "PRIMARY KEY"),
 		generated: strings.Contains(upper, " GENERATED "),
+		numeric:   numeric,
 	}, true
 }
 
@@ -146,7 +158,9 @@ func TestTheSourceSchemaParserReadsColumnLines(t *testing.T) {
 		"awarded_at timestamp,":                        {name: "awarded_at", udt: "timestamp"},
 		"progress jsonb DEFAULT '{}'::jsonb NOT NULL,": {name: "progress", udt: "jsonb", notNull: true},
 		"number_of_terms float,":                       {name: "number_of_terms", udt: "float8"},
-		"vat_rate numeric(3, 2) DEFAULT 0.2 NOT NULL,": {name: "vat_rate", udt: "numeric", notNull: true},
+		"vat_rate numeric(3, 2) DEFAULT 0.2 NOT NULL,": {name: "vat_rate", udt: "numeric", notNull: true, numeric: "3,2"},
+		"amount numeric NOT NULL,":                     {name: "amount", udt: "numeric", notNull: true},
+		"units decimal(10),":                           {name: "units", udt: "numeric", numeric: "10,0"},
 		"payment_status declaration_payment_statuses DEFAULT 'no_payment' NOT NULL,": {
 			name: "payment_status", udt: "declaration_payment_statuses", notNull: true},
 		"range daterange GENERATED ALWAYS AS (daterange(started_on, finished_on, '[]')) STORED,": {
@@ -201,7 +215,7 @@ func TestContractsMatchTheSourceSchemas(t *testing.T) {
 			}
 			for _, sc := range src {
 				col, read := bySource[sc.name]
-				ignored := slices.Contains(c.Ignored, sc.name)
+				_, ignored := c.Ignored[sc.name]
 				switch {
 				case read && ignored:
 					problems = append(problems, fmt.Sprintf("%s is both read and ignored", sc.name))
@@ -221,13 +235,25 @@ func TestContractsMatchTheSourceSchemas(t *testing.T) {
 					if col.SourceType != sc.udt {
 						problems = append(problems, fmt.Sprintf("%s: contract source type %s, DDL %s", sc.name, col.SourceType, sc.udt))
 					}
+					// A numeric(p,s) column is carried at the source's own
+					// precision and scale: narrower would quarantine values
+					// the source holds, wider would let the warehouse and
+					// BigQuery promise digits the source never had. An
+					// unconstrained numeric leaves the choice to the
+					// contract.
+					if sc.numeric != "" && (col.Type != schemas.Numeric || fmt.Sprintf("%d,%d", col.Precision, col.Scale) != sc.numeric) {
+						problems = append(problems, fmt.Sprintf("%s is numeric(%s) in the DDL but %v(%d,%d) in the contract", sc.name, sc.numeric, col.Type, col.Precision, col.Scale))
+					}
 				}
 				delete(bySource, sc.name)
 			}
 			for name := range bySource {
 				problems = append(problems, fmt.Sprintf("contract column %s is not in the source table", name))
 			}
-			for _, name := range c.Ignored {
+			for name, why := range c.Ignored {
+				if why == "" {
+					problems = append(problems, fmt.Sprintf("ignored column %s does not say why", name))
+				}
 				if !slices.ContainsFunc(src, func(sc sourceColumn) bool { return sc.name == name }) {
 					problems = append(problems, fmt.Sprintf("ignored column %s is not in the source table", name))
 				}

@@ -37,6 +37,7 @@ FROM public.trainees`,
 	MinSchemaVersion: "20250721121140",
 	Mode:             Full,
 	History:          true,
+	StatusOf:         map[string]string{"trainee": "trainees"},
 	Columns:          statusColumns("trainee"),
 }
 
@@ -77,5 +78,9 @@ FROM public.training_periods tp`,
 	MinSchemaVersion: "20260603140320",
 	Mode:             Full,
 	History:          true,
-	Columns:          statusColumns("declaration_payment, declaration_clawback, teacher_induction (Paused when in progress without an open induction period) or training_period (active, deferred or withdrawn)"),
+	StatusOf: map[string]string{
+		"declaration_payment": "declarations", "declaration_clawback": "declarations",
+		"teacher_induction": "teachers", "training_period": "training_periods",
+	},
+	Columns: statusColumns("declaration_payment, declaration_clawback, teacher_induction (Paused when in progress without an open induction period) or training_period (active, deferred or withdrawn)"),
 }

@@ -70,7 +70,7 @@ func (e *Engine) Planner(spec pipeline.Spec) pipeline.Planner {
 // does: a backfill, or its dry run, against a source that no longer
 // matches is refused (pipeline.Refuse) naming what is missing, never met
 // as a raw error halfway through a chunk.
-func (e *Engine) Preflight(ctx context.Context, contracts []*schemas.Contract) (versions map[string]string, notes []string, err error) {
+func (e *Engine) Preflight(ctx context.Context, contracts []*schemas.Contract) (versions map[string]string, additions *pipeline.Additions, err error) {
 	return checkSources(ctx, contracts, func(name string) (preflight.Querier, error) {
 		pool, ok := e.Deps.Sources[name]
 		if !ok {
@@ -81,9 +81,10 @@ func (e *Engine) Preflight(ctx context.Context, contracts []*schemas.Contract) (
 }
 
 // checkSources runs the preflight on every source the contracts read and
-// turns its results into a run's source versions, its notes (findings
-// that do not block) and, when any finding blocks, its refusal.
-func checkSources(ctx context.Context, contracts []*schemas.Contract, source func(string) (preflight.Querier, error)) (map[string]string, []string, error) {
+// turns its results into a run's source versions, its additions (what
+// the contracts do not know of and does not block) and, when any finding
+// blocks, its refusal.
+func checkSources(ctx context.Context, contracts []*schemas.Contract, source func(string) (preflight.Querier, error)) (map[string]string, *pipeline.Additions, error) {
 	results, err := preflight.CheckAll(ctx, contracts, source)
 	if err != nil {
 		return nil, nil, err
@@ -92,14 +93,50 @@ func checkSources(ctx context.Context, contracts []*schemas.Contract, source fun
 		return nil, nil, pipeline.Refuse(err)
 	}
 	versions := map[string]string{}
-	var notes []string
 	for _, r := range results {
 		versions[r.Source] = r.Version
+	}
+	return versions, additionsOf(results), nil
+}
+
+// additionsOf is the structured form of the preflight's findings that did
+// not block: every source's version against the upstream schema.rb its
+// contracts were checked against, and per entity, in contract order, the
+// columns it does not read and the types that changed losslessly.
+func additionsOf(results []preflight.Result) *pipeline.Additions {
+	a := &pipeline.Additions{Sources: []pipeline.SourceVersion{}}
+	byEntity := map[string]*pipeline.EntityAdditions{}
+	var order []string
+	entity := func(f preflight.Finding) *pipeline.EntityAdditions {
+		e, ok := byEntity[f.Entity]
+		if !ok {
+			e = &pipeline.EntityAdditions{Entity: f.Entity, Source: f.Source}
+			byEntity[f.Entity] = e
+			order = append(order, f.Entity)
+		}
+		return e
+	}
+	for _, r := range results {
+		sv := pipeline.SourceVersion{Source: r.Source, Version: r.Version}
+		if up, ok := schemas.UpstreamOf(r.Source); ok {
+			sv.CheckedAgainst, sv.Newer = up.Version, up.Newer(r.Version)
+		}
+		a.Sources = append(a.Sources, sv)
 		for _, f := range r.Findings {
-			notes = append(notes, "preflight: "+f.String())
+			switch f.Kind {
+			case preflight.ColumnAdded:
+				e := entity(f)
+				e.NewColumns = append(e.NewColumns, pipeline.NewColumn{Table: f.Table, Column: f.Column, Type: f.Found})
+			case preflight.Compatible:
+				e := entity(f)
+				e.TypeChanges = append(e.TypeChanges, pipeline.TypeChange{Table: f.Table, Column: f.Column, Contract: f.Expected, Found: f.Found})
+			}
 		}
 	}
-	return versions, notes, nil
+	for _, name := range order {
+		a.Entities = append(a.Entities, *byEntity[name])
+	}
+	return a
 }
 
 // Window parses a backfill spec's window.
@@ -158,7 +195,7 @@ func (e *Engine) BackfillChunks(ctx context.Context, spec pipeline.Spec, runID i
 }
 
 func (e *Engine) backfill(ctx context.Context, run *pipeline.Run, spec pipeline.Spec, contracts []*schemas.Contract) (*pipeline.Plan, error) {
-	versions, notes, err := e.Preflight(ctx, contracts)
+	versions, additions, err := e.Preflight(ctx, contracts)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +221,7 @@ func (e *Engine) backfill(ctx context.Context, run *pipeline.Run, spec pipeline.
 		progress = e.Progress.Add
 	}
 	p := BackfillPlan(run.ID, e.Deps, c, b, chunks, done, progress)
-	p.SourceVersions, p.Notes = versions, notes
+	p.SourceVersions, p.Additions = versions, additions
 	if resumed != 0 {
 		p.Notes = append(p.Notes, fmt.Sprintf("resumes backfill run %d: %d of %d chunks already staged", resumed, len(done), len(chunks)))
 	}

@@ -72,7 +72,7 @@ func NewPlan(ctx context.Context, runID int64, d Deps, contracts []*schemas.Cont
 	}
 	// The preflight reads each source's catalog at the snapshot the run
 	// will read its rows at.
-	versions, notes, err := checkSources(ctx, contracts, func(name string) (preflight.Querier, error) {
+	versions, additions, err := checkSources(ctx, contracts, func(name string) (preflight.Querier, error) {
 		pool, ok := d.Sources[name]
 		if !ok {
 			return nil, fmt.Errorf("source %q is not configured", name)
@@ -88,7 +88,7 @@ func NewPlan(ctx context.Context, runID int64, d Deps, contracts []*schemas.Cont
 		closeAll()
 		return nil, err
 	}
-	p.SourceVersions, p.Notes = versions, notes
+	p.SourceVersions, p.Additions = versions, additions
 	var staged []*entity
 	for _, c := range contracts {
 		e := &entity{runID: runID, deps: d, contract: c, pool: d.Sources[c.Source], source: sources[c.Source]}

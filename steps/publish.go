@@ -1,8 +1,11 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,20 +37,38 @@ type Published struct {
 	Rows     map[string]int64 `json:"rows"`
 	Replaced map[string]int64 `json:"replaced"`
 	History  map[string]int64 `json:"history_opened,omitempty"`
+	// Withheld are, per statuses entity, the rows left out because the
+	// row they describe is quarantined (see withholdQuarantined).
+	Withheld map[string]int64 `json:"withheld,omitempty"`
 }
 
 func (s *publishStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
-	out := Published{Rows: map[string]int64{}, Replaced: map[string]int64{}, History: map[string]int64{}}
+	out := Published{Rows: map[string]int64{}, Replaced: map[string]int64{}, History: map[string]int64{}, Withheld: map[string]int64{}}
 	var total int64
 	err := publish(ctx, s.deps, s.runID, s.names(), func(ctx context.Context, p *loadwarehouse.Publisher) error {
-		for _, e := range s.entities {
+		// Statuses go last: what they withhold depends on which run's
+		// rows the entities they describe now hold.
+		ordered := slices.Clone(s.entities)
+		slices.SortStableFunc(ordered, func(a, b *entity) int { return cmp.Compare(len(a.contract.StatusOf), len(b.contract.StatusOf)) })
+		for _, e := range ordered {
 			c := e.contract
-			replaced, err := p.SwapIn(ctx, c, c.Entity, e.rows)
+			rows := e.rows
+			if len(c.StatusOf) > 0 {
+				withheld, err := withholdQuarantined(ctx, p.Tx, c, s.runID)
+				if err != nil {
+					return err
+				}
+				rows -= withheld
+				if withheld > 0 {
+					out.Withheld[c.Entity] = withheld
+				}
+			}
+			replaced, err := p.SwapIn(ctx, c, c.Entity, rows)
 			if err != nil {
 				return err
 			}
-			out.Rows[c.Entity], out.Replaced[c.Entity] = e.rows, replaced
-			total += e.rows
+			out.Rows[c.Entity], out.Replaced[c.Entity] = rows, replaced
+			total += rows
 			if c.History {
 				opened, err := updateHistory(ctx, p.Tx, s.deps.Schema, c, s.runID, e.out.SnapshotAt)
 				if err != nil {
@@ -130,7 +151,10 @@ func updateHistory(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Con
 		WHERE h.is_current AND h.origin = $1 AND h.valid_from < $2
 		  AND NOT EXISTS (SELECT 1 FROM `+statuses+` s
 		                  WHERE s.entity_type = h.entity_type AND s.entity_id = h.entity_id
-		                    AND s.status IS NOT DISTINCT FROM h.status)`,
+		                    AND s.status IS NOT DISTINCT FROM h.status)
+		  -- A withheld status says nothing new: its history stays open.
+		  AND NOT EXISTS (SELECT 1 FROM nightshift.quarantine q
+		                  WHERE q.run_id = $3 AND q.entity = $1 AND q.key = h.entity_type || '/' || h.entity_id)`,
 		c.Entity, at, runID)
 	if err != nil {
 		return 0, fmt.Errorf("status history %s: %w", c.Entity, err)
@@ -143,6 +167,45 @@ func updateHistory(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Con
 		c.Entity, at, runID)
 	if err != nil {
 		return 0, fmt.Errorf("status history %s: %w", c.Entity, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// withholdQuarantined leaves out of a statuses entity's staging table the
+// statuses of rows that are quarantined from the entity they describe (a
+// trainee whose name is not valid UTF-8 is not in reporting.trainees, so
+// its status is not in reporting.register_statuses either), and records
+// each in nightshift.quarantine under the statuses entity, so that source
+// rows = loaded + quarantined still holds for it. The quarantine that
+// counts is that of the run whose rows the described entity's table holds
+// once this publish is done: the statuses are swapped in after it.
+// It returns the rows withheld.
+func withholdQuarantined(ctx context.Context, tx pgx.Tx, c *schemas.Contract, runID int64) (int64, error) {
+	types := slices.Sorted(maps.Keys(c.StatusOf))
+	described := make([]string, len(types))
+	for i, t := range types {
+		described[i] = c.StatusOf[t]
+	}
+	staging := pgx.Identifier{loadwarehouse.StagingSchema, c.Entity}.Sanitize()
+	tag, err := tx.Exec(ctx, `
+		WITH withheld AS (
+			SELECT s.entity_type, s.entity_id, q.entity AS described, q.key, q.run_id, q.column_name, q.reason
+			FROM unnest($2::text[], $3::text[]) AS m (entity_type, described)
+			JOIN nightshift.table_versions v ON v.target = 'warehouse' AND v.slot = 'current' AND v.entity = m.described
+			JOIN nightshift.quarantine q ON q.run_id = v.run_id AND q.entity = v.entity
+			JOIN `+staging+` s ON s.entity_type = m.entity_type AND s.entity_id::text = q.key
+		), gone AS (
+			DELETE FROM `+staging+` s USING withheld w
+			WHERE s.entity_type = w.entity_type AND s.entity_id = w.entity_id
+		)
+		INSERT INTO nightshift.quarantine (run_id, entity, key, column_name, value, reason)
+		SELECT $1, $4, w.entity_type || '/' || w.entity_id, 'entity_id', w.entity_id::text,
+		       format('left out: %s row %s is quarantined by run %s (%s: %s)', w.described, w.key, w.run_id, w.column_name, w.reason)
+		FROM withheld w
+		ON CONFLICT DO NOTHING`,
+		runID, types, described, c.Entity)
+	if err != nil {
+		return 0, fmt.Errorf("withhold quarantined rows from %s: %w", c.Entity, err)
 	}
 	return tag.RowsAffected(), nil
 }

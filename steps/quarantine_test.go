@@ -2,9 +2,6 @@ package steps_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"slices"
 	"testing"
 
@@ -78,21 +75,8 @@ func TestNullsAndBytesNoTargetTakesAreQuarantined(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	var suffix [6]byte
-	_, err := rand.Read(suffix[:])
-	require.NoError(t, err)
-	name := "nsascii_" + hex.EncodeToString(suffix[:])
-	admin := pgtest.Connect(t, pgtest.ServerURL())
-	_, err = admin.Exec(ctx, "CREATE DATABASE "+name+" ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'")
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = pgtest.Connect(t, pgtest.ServerURL()).Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	u, err := url.Parse(pgtest.ServerURL())
-	require.NoError(t, err)
-	u.Path = "/" + name
-	src := pgtest.Pool(t, u.String())
-	_, err = src.Exec(ctx, samplesDDL)
+	src := pgtest.Pool(t, pgtest.NewSQLASCIIDatabase(t))
+	_, err := src.Exec(ctx, samplesDDL)
 	require.NoError(t, err)
 	_, err = src.Exec(ctx, `UPDATE samples SET full_name = E'caf\xe9 \xff' WHERE id = 1; UPDATE samples SET doc = '{"k": "ok"}' WHERE id = 2`)
 	require.NoError(t, err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/preflight"
 )
 
@@ -19,7 +20,9 @@ schema_migrations version and compare it with each contract's minimum; check tha
 every column a contract reads exists in information_schema with a type that converts
 losslessly; and check that the warehouse is reachable and migrated.
 
-Additions in a source (new tables, new columns) pass and are listed. Anything else —
+Additions in a source pass and are listed: new columns, types that changed but still
+convert losslessly, and a schema version past the upstream db/schema.rb the contracts were
+last checked against (a sign that the contracts need re-checking). Anything else —
 a missing table or column, an incompatible type, a source older than a contract —
 is a mismatch: check exits 3, and "nightshift run" would refuse to start.`,
 		Example: `  nightshift check
@@ -51,7 +54,12 @@ is a mismatch: check exits 3, and "nightshift run" would refuse to start.`,
 				return err
 			}
 			for _, res := range results {
-				fmt.Fprintf(a.stdout, "source %s: schema version %s; entities %s\n", res.Source, res.Version, strings.Join(entityNames(preflight.Readers(contracts, res.Source)), ", "))
+				checked := ""
+				if up, ok := schemas.UpstreamOf(res.Source); ok {
+					checked = fmt.Sprintf(" (contracts checked against %s, %s@%.12s)", up.Version, up.Repository, up.Commit)
+				}
+				fmt.Fprintf(a.stdout, "source %s: schema version %s%s; entities %s\n", res.Source, res.Version, checked,
+					strings.Join(entityNames(preflight.Readers(contracts, res.Source)), ", "))
 				for _, f := range res.Findings {
 					mark := "  note:    "
 					if f.Blocking() {

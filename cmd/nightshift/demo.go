@@ -194,7 +194,7 @@ func (a *app) demoVerify(ctx context.Context, cfg config.Config) error {
 	defer closeAll(sources)
 	fmt.Fprintln(a.stdout, "\nSource and warehouse compared (row count and checksum, recomputed now):")
 	for _, c := range contracts {
-		src, err := reconcile.Compute(ctx, sources[c.Source], c.SourceChecksumSQL())
+		src, quarantined, err := sourceChecksumAsPublished(ctx, sources[c.Source], wh, c)
 		if err != nil {
 			return fmt.Errorf("verify %s: source: %w", c.Entity, err)
 		}
@@ -206,12 +206,42 @@ func (a *app) demoVerify(ctx context.Context, cfg config.Config) error {
 		if err := reconcile.Compare(c.Entity, src, dst); err != nil {
 			verdict = "DIFFERENT"
 		}
-		fmt.Fprintf(a.stdout, "  %-27s %s | %s\n", c.Entity, verdict, dst)
+		aside := ""
+		if quarantined > 0 {
+			aside = fmt.Sprintf(" (and %d source rows in nightshift.quarantine)", quarantined)
+		}
+		fmt.Fprintf(a.stdout, "  %-40s %s | %s%s\n", c.Entity, verdict, dst, aside)
 		if verdict != "identical" {
 			return withCode(exitFailed, fmt.Errorf("verify %s: the warehouse does not match the source", c.Entity))
 		}
 	}
 	return nil
+}
+
+// sourceChecksumAsPublished checksums what c's extract query returns from
+// src, leaving out the rows that the run whose data the warehouse's current
+// table holds set aside in nightshift.quarantine (whose key is the primary
+// key's values joined by '/'): source rows = loaded + quarantined, so what
+// is left is what the table must hold. It also returns how many were left
+// out.
+func sourceChecksumAsPublished(ctx context.Context, src, wh reconcile.Querier, c *schemas.Contract) (reconcile.Checksum, int, error) {
+	var keys []string
+	if err := wh.QueryRow(ctx, `SELECT coalesce(array_agg(q.key), '{}') FROM nightshift.quarantine q
+		JOIN nightshift.table_versions v ON v.run_id = q.run_id AND v.entity = q.entity
+		WHERE v.target = 'warehouse' AND v.slot = 'current' AND q.entity = $1`, c.Entity).Scan(&keys); err != nil {
+		return reconcile.Checksum{}, 0, fmt.Errorf("quarantined rows: %w", err)
+	}
+	if len(keys) == 0 {
+		sum, err := reconcile.Compute(ctx, src, c.SourceChecksumSQL())
+		return sum, 0, err
+	}
+	key := make([]string, len(c.PrimaryKey))
+	for i, k := range c.PrimaryKey {
+		key[i] = "t." + pgx.Identifier{k}.Sanitize()
+	}
+	sum, err := reconcile.Compute(ctx, src, c.ChecksumSQL(fmt.Sprintf("(%s) t WHERE concat_ws('/', %s) <> ALL($1::text[])",
+		c.SelectSQL(), strings.Join(key, ", "))), keys)
+	return sum, len(keys), err
 }
 
 func writeDemoConfig(path string, cfg config.Config) error {

@@ -59,10 +59,25 @@ func TestEveryEntityArrivesIdentical(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Greater(t, len(schemas.All()), 10)
 	for _, c := range schemas.All() {
-		source := checksum(t, p.sourceURL(c), c.SourceChecksumSQL())
+		source := sourceChecksum(t, p.sourceURL(c), p.wh, c)
 		require.Positive(t, source.Rows, c.Entity)
 		require.Equal(t, source, checksum(t, p.wh, c.ChecksumSQL("reporting."+pgx.Identifier{c.Entity}.Sanitize())), c.Entity)
 	}
+	// And value for value, with SQL that knows no contract. The only rows
+	// set aside are the adjustments planted with more decimal places than
+	// numeric(38,9) holds.
+	quarantined := map[string]int64{}
+	for _, c := range schemas.All() {
+		if q, ok := independentStatuses[c.Entity]; ok {
+			requireStatusesAsSource(t, p.sourceURL(c), q, p.wh, c.Entity)
+			continue
+		}
+		require.NotEmpty(t, c.Table, "%s: write an independent query of its statuses", c.Entity)
+		if keys := requireSameAsSource(t, p.sourceURL(c), c.Table, p.wh, c.Entity); len(keys) > 0 {
+			quarantined[c.Entity] = int64(len(keys))
+		}
+	}
+	require.Equal(t, map[string]int64{"statement_adjustments": p.planted[seed.PlantedOverPreciseAdjustments]}, quarantined)
 
 	// The data-quality view finds exactly what the generator planted.
 	wh := pgtest.Pool(t, p.wh)
@@ -223,4 +238,102 @@ func TestStatusHistoryFollowsTheSource(t *testing.T) {
 	require.NotNil(t, h[1].To)
 	require.True(t, h[1].To.Equal(fourth["register_statuses"]))
 	require.False(t, h[1].IsCurrent)
+}
+
+// independentStatuses compute each statuses entity from the source again,
+// written apart from the contracts' queries (a lookup table instead of a
+// CASE, joins instead of EXISTS), from the services' own definitions.
+var independentStatuses = map[string]string{
+	"register_statuses": `SELECT 'trainee' AS entity_type, t.id AS entity_id,
+		coalesce(n.name, 'unknown_' || t.state::text) AS status
+	FROM trainees t LEFT JOIN (VALUES (0, 'draft'), (1, 'submitted_for_trn'), (2, 'trn_received'),
+		(3, 'recommended_for_award'), (4, 'withdrawn'), (5, 'deferred'), (6, 'awarded')) AS n (code, name) ON n.code = t.state`,
+	"rect_statuses": `SELECT 'declaration_payment' AS entity_type, id AS entity_id, payment_status::text AS status FROM declarations
+	UNION ALL SELECT 'declaration_clawback', id, clawback_status::text FROM declarations
+	UNION ALL SELECT 'teacher_induction', t.id,
+		CASE WHEN t.trs_induction_status = 'InProgress' AND open.teacher_id IS NULL THEN 'Paused' ELSE t.trs_induction_status END
+	FROM teachers t LEFT JOIN (SELECT DISTINCT teacher_id FROM induction_periods WHERE finished_on IS NULL) open ON open.teacher_id = t.id
+	UNION ALL SELECT 'training_period', id,
+		CASE WHEN training_programme = 'school_led' OR coalesce(deferred_at, withdrawn_at) IS NULL THEN 'active'
+		     WHEN withdrawn_at IS NOT NULL AND (deferred_at IS NULL OR withdrawn_at >= deferred_at) THEN 'withdrawn'
+		     ELSE 'deferred' END
+	FROM training_periods`,
+}
+
+// A source shaped like production at its worst: a SQL_ASCII Register with
+// Latin-1 names (bytes that are not UTF-8), NULL progress and
+// submission_ready, and every hostile value the seed plants. The run
+// succeeds; every planted row is loaded exactly or quarantined with its key
+// and reason; a quarantined trainee's status is left out of
+// register_statuses and its history is not touched; once the source is
+// mended, the next run loads both.
+func TestHostileSourceLoadsOrQuarantinesEveryRow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	wh, register, rect := pgtest.NewWarehouse(t), pgtest.NewSQLASCIIDatabase(t), pgtest.NewDatabase(t)
+	planted := map[string]int64{}
+	for source, url := range map[string]string{"register": register, "rect": rect} {
+		conn := pgtest.Connect(t, url)
+		require.NoError(t, seed.CreateSchema(ctx, conn, source))
+		sum, err := seed.Seed(ctx, conn, source, seed.Options{Scale: 1, Seed: 7})
+		require.NoError(t, err)
+		for k, v := range sum.Planted {
+			planted[k] = v
+		}
+	}
+	require.Positive(t, planted[seed.PlantedNonUTF8Trainees])
+	require.Positive(t, planted[seed.PlantedNullProgressTrainees])
+	config := writeConfig(t, "environment: test\nwarehouse:\n  url: "+wh+"\nsources:\n  register:\n    url: "+register+
+		"\n  rect:\n    url: "+rect+"\nspool:\n  dir: "+t.TempDir()+"\n")
+	src, whPool := pgtest.Pool(t, register), pgtest.Pool(t, wh)
+	ids := func(pool interface {
+		Query(context.Context, string, ...any) (pgx.Rows, error)
+	}, sql string, args ...any) []string {
+		t.Helper()
+		rows, err := pool.Query(ctx, sql, args...)
+		require.NoError(t, err)
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return out
+	}
+	latin1 := ids(src, `SELECT id::text FROM trainees WHERE last_name = E'Mu\xf1oz' ORDER BY id::text`)
+	require.Len(t, latin1, int(planted[seed.PlantedNonUTF8Trainees]))
+
+	r := cli(t, nil, "--config", config, "run")
+	require.Equal(t, exitOK, r.code, r.stderr)
+
+	require.Equal(t, latin1, requireSameAsSource(t, register, "trainees", wh, "trainees"),
+		"exactly the trainees whose bytes are not UTF-8 are quarantined; every other row arrived value for value")
+	reasons := ids(whPool, `SELECT DISTINCT column_name || ': ' || reason FROM nightshift.quarantine
+		WHERE entity = 'trainees' AND run_id = (SELECT max(id) FROM nightshift.runs)`)
+	require.Equal(t, []string{"last_name: bytes that are not valid UTF-8"}, reasons)
+	withheld := make([]string, len(latin1))
+	for i, id := range latin1 {
+		withheld[i] = "trainee/" + id
+	}
+	require.ElementsMatch(t, withheld, requireStatusesAsSource(t, register, independentStatuses["register_statuses"], wh, "register_statuses"),
+		"a quarantined trainee's status is left out of register_statuses, and recorded")
+	for _, c := range schemas.All() {
+		if c.Source == "register" && c.Table != "" && c.Entity != "trainees" {
+			require.Empty(t, requireSameAsSource(t, register, c.Table, wh, c.Entity), c.Entity)
+		}
+	}
+	var nullProgress, history int64
+	require.NoError(t, whPool.QueryRow(ctx, "SELECT count(*) FROM reporting.trainees WHERE progress IS NULL AND submission_ready IS NULL").Scan(&nullProgress))
+	require.Equal(t, planted[seed.PlantedNullProgressTrainees], nullProgress, "NULL progress is loaded as NULL")
+	versions := func() int64 {
+		require.NoError(t, whPool.QueryRow(ctx, `SELECT count(*) FROM reporting.status_history
+			WHERE entity_type = 'trainee' AND entity_id::text = ANY($1)`, latin1).Scan(&history))
+		return history
+	}
+	require.Zero(t, versions(), "no status history for a trainee the warehouse does not hold")
+
+	// Mended at the source, the trainee arrives everywhere at the next run.
+	_, err := src.Exec(ctx, "UPDATE trainees SET last_name = 'Munoz' WHERE id::text = ANY($1)", latin1)
+	require.NoError(t, err)
+	r = cli(t, nil, "--config", config, "run")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Empty(t, requireSameAsSource(t, register, "trainees", wh, "trainees"))
+	require.Empty(t, requireStatusesAsSource(t, register, independentStatuses["register_statuses"], wh, "register_statuses"))
+	require.EqualValues(t, len(latin1), versions(), "their status history starts when they arrive")
 }

@@ -106,7 +106,7 @@ func rfConfig(t *testing.T, wh string, s rfSources, run string) string {
 func rfRequireSameAsSources(t *testing.T, s rfSources, wh string) {
 	t.Helper()
 	for _, c := range schemas.All() {
-		source := checksum(t, s.of(c), c.SourceChecksumSQL())
+		source := sourceChecksum(t, s.of(c), wh, c)
 		require.Positive(t, source.Rows, c.Entity)
 		require.Equal(t, source, checksum(t, wh, c.ChecksumSQL("reporting."+pgx.Identifier{c.Entity}.Sanitize())), "%s: warehouse differs from the source", c.Entity)
 	}

@@ -48,7 +48,7 @@ func TestRestoreBringsBackThePreviousVersionExactly(t *testing.T) {
 	r = cli(t, nil, "--config", p.config, "runs")
 	require.Equal(t, exitOK, r.code)
 	require.Contains(t, strings.Split(r.stdout, "\n")[2], "restore")
-	require.Contains(t, strings.Split(r.stdout, "\n")[2], "bad surnames")
+	require.Contains(t, strings.Split(r.stdout, "\n")[2], "bad surna…", "the reason, cut to its column")
 
 	// The restore is undone by naming the run that loaded the version it
 	// took out; the ledger says which run's data each table holds.

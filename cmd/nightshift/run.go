@@ -181,6 +181,9 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pip
 			}
 			closeAll(engine.Deps.Sources)
 		}
+		for _, n := range p.Additions.Lines(0) {
+			runner.Log.Warn("preflight: " + n)
+		}
 		for _, n := range p.Notes {
 			runner.Log.Warn(n)
 		}
@@ -244,14 +247,23 @@ func (a *app) unrecorded(ctx context.Context, cfg config.Config, run *pipeline.R
 	return withCode(exitFailed, fmt.Errorf("the run could not start, and is not in the ledger: %w", cause))
 }
 
+// printReport is the end-of-run summary: each entity's outcome and the rows
+// it set aside, what the sources hold that the contracts do not know of
+// (lists cut as in the notification), and what the run changed.
 func printReport(a *app, rep pipeline.Report) {
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENTITY\tSTATUS\tROWS\tSTEPS\tRETRIES\tSECONDS")
+	fmt.Fprintln(tw, "ENTITY\tSTATUS\tROWS\tQUAR\tSTEPS\tRETRIES\tSECONDS")
 	for _, r := range rep.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1f\n", r.Entity, r.Status, r.Rows, r.Steps, r.Attempts-r.Steps, r.Duration.Seconds())
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%.1f\n", r.Entity, r.Status, r.Rows, rep.Quarantined[r.Entity], r.Steps, r.Attempts-r.Steps, r.Duration.Seconds())
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(a.stdout, "run %d %s in %s\n", rep.Run.ID, rep.Status, rep.Elapsed.Round(10*time.Millisecond))
+	if lines := rep.Run.Additions.Lines(pipeline.NoticeListCap); len(lines) > 0 {
+		fmt.Fprintf(a.stdout, "in the sources, not in the contracts (`nightshift runs show %d` lists it all):\n", rep.Run.ID)
+		for _, l := range lines {
+			fmt.Fprintf(a.stdout, "  %s\n", quoteUserText(l))
+		}
+	}
 	n := pipeline.NotificationOf(&rep.Run, rep)
 	fmt.Fprintln(a.stdout, n.Changed)
 	if rep.Status != pipeline.StatusSucceeded {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -30,12 +32,17 @@ func (a *app) runsCommand() *cobra.Command {
 		Long: `List the most recent runs recorded in the warehouse's nightshift.runs table, newest
 first, one line each in 100 columns: id, trigger, status, when it started (local time), how
 long it took, its scope, the rows it published to the warehouse (- when it published
-nothing), the rows it set aside in quarantine, the first step that failed, and the reason.
-"nightshift runs show ID" tells one run in full.
+nothing), the rows it set aside in quarantine, what its preflight found in the sources that
+the contracts do not know of (NEW: new source columns, compatible type changes and sources
+past the schema version the contracts were checked against; - when it checked no source),
+the first step that failed, and the reason. "nightshift runs show ID" tells one run in
+full, with the rows each entity quarantined and every addition.
 
 --json prints {"version": 1, "runs": [...]}: each run with its spec (kind, entities,
-window), what it read, published and quarantined, when it reached the warehouse and
-BigQuery, and how each entity ended. Fields are only added within a version.`,
+window), what it read, published and quarantined (in all, and per entity in
+rows_quarantined_by_entity), when it reached the warehouse and BigQuery, how each entity
+ended, and its additions (each source's version, checked_against and newer; per entity
+new_columns and type_changes). Fields are only added within a version.`,
 		Example: `  nightshift runs
   nightshift runs --limit 5 --json | jq '.runs[0].status'
   nightshift runs show 42`,
@@ -73,7 +80,7 @@ func (a *app) runsShowCommand() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "show ID",
-		Short: "One run in full: every entity's steps, attempts, rows, snapshot and error, and what to do next",
+		Short: "One run in full: every entity's steps, attempts, rows, snapshot, quarantined rows and error, what the sources hold that the contracts do not, and what to do next",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseRunID(args[0])
@@ -143,7 +150,7 @@ var runsColumns = []struct {
 	right bool
 }{
 	{"ID", 4, true}, {"TRIGGER", 8, false}, {"STATUS", 9, false}, {"STARTED", 11, false}, {"TOOK", 6, true},
-	{"SCOPE", 12, false}, {"PUBLISHED", 9, true}, {"QUAR", 5, true}, {"FAILED AT", 13, false}, {"REASON", 0, false},
+	{"SCOPE", 12, false}, {"PUBLISHED", 9, true}, {"QUAR", 5, true}, {"NEW", 3, true}, {"FAILED AT", 13, false}, {"REASON", 0, false},
 }
 
 func printRuns(w io.Writer, runs []pipeline.RunSummary, all int) {
@@ -157,10 +164,14 @@ func printRuns(w io.Writer, runs []pipeline.RunSummary, all int) {
 		if r.FailedEntity != "" {
 			failed = r.FailedEntity + "/" + r.FailedStep
 		}
+		added := "-"
+		if r.Additions != nil {
+			added = strconv.Itoa(r.Additions.Count())
+		}
 		cells := []string{
 			strconv.FormatInt(r.ID, 10), r.Trigger, r.Status, r.StartedAt.Local().Format("01-02 15:04"),
 			pipeline.Took(time.Duration(r.Seconds * float64(time.Second))), r.Scope(all), published,
-			strconv.FormatInt(r.Quarantined, 10), failed, quoteUserText(r.Reason),
+			strconv.FormatInt(r.Quarantined, 10), added, failed, quoteUserText(r.Reason),
 		}
 		fmt.Fprintln(w, runsLine(func(i int) string { return cells[i] }))
 	}
@@ -223,7 +234,17 @@ func printRun(w io.Writer, r pipeline.RunSummary, steps []pipeline.StepSummary) 
 		bigquery = r.BigQueryAt.Local().Format("15:04:05")
 	}
 	fmt.Fprintf(w, "  BigQuery  %s\n", bigquery)
-	fmt.Fprintf(w, "  read      %d rows; quarantined %d\n\n", r.RowsRead, r.Quarantined)
+	fmt.Fprintf(w, "  read      %d rows; quarantined %d\n", r.RowsRead, r.Quarantined)
+	if r.Additions != nil {
+		for i, s := range sourceVersions(r.Additions) {
+			label := "sources"
+			if i > 0 {
+				label = ""
+			}
+			fmt.Fprintf(w, "  %-9s %s\n", label, s)
+		}
+	}
+	fmt.Fprintln(w)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENTITY\tSTEP\tSTATUS\tATTEMPTS\tROWS\tQUAR\tSECONDS\tSNAPSHOT")
@@ -235,8 +256,47 @@ func printRun(w io.Writer, r pipeline.RunSummary, steps []pipeline.StepSummary) 
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.1f\t%s\n", s.Entity, s.Step, s.Status, s.Attempts, rows, s.Quarantined, s.Seconds, s.Snapshot)
 	}
 	_ = tw.Flush()
+	if len(r.QuarantinedBy) > 0 {
+		fmt.Fprintf(w, "\nquarantined (nightshift.quarantine WHERE run_id = %d):\n", r.ID)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, entity := range slices.Sorted(maps.Keys(r.QuarantinedBy)) {
+			fmt.Fprintf(tw, "  %s\t%d rows\n", entity, r.QuarantinedBy[entity])
+		}
+		_ = tw.Flush()
+	}
+	if lines := r.Additions.Lines(0); len(lines) > 0 {
+		fmt.Fprintln(w, "\nin the sources, not in the contracts (the run went ahead; the contracts should catch up):")
+		for _, l := range lines {
+			fmt.Fprintf(w, "  %s\n", quoteUserText(l))
+		}
+	}
 	for _, e := range r.Errors(steps) {
 		fmt.Fprintf(w, "\n%s: %s", e.Where, terminalSafe(e.Text))
 	}
 	fmt.Fprintf(w, "\n\nnext: %s\n", r.NextAction())
+}
+
+// sourceVersions tells, one line each, every source's schema version and
+// how it stands against the upstream schema.rb the contracts were checked
+// against.
+func sourceVersions(a *pipeline.Additions) []string {
+	out := make([]string, len(a.Sources))
+	for i, s := range a.Sources {
+		version := s.Version
+		if version == "" {
+			version = "(none)"
+		}
+		switch {
+		case s.Newer:
+			out[i] = fmt.Sprintf("%s %s: NEWER than %s, which the contracts were checked against", s.Source, version, s.CheckedAgainst)
+		case s.Version == s.CheckedAgainst:
+			out[i] = fmt.Sprintf("%s %s: the version the contracts were checked against", s.Source, version)
+		case s.CheckedAgainst != "":
+			out[i] = fmt.Sprintf("%s %s: older than %s, which the contracts were checked against", s.Source, version, s.CheckedAgainst)
+		default:
+			out[i] = s.Source + " " + version
+		}
+		out[i] = quoteUserText(out[i])
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dfe-nightshift/nightshift/internal/pgtest"
+	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
 )
 
@@ -161,5 +163,186 @@ func TestDocsCoverEverythingAnAnalystMayQuery(t *testing.T) {
 	}
 	for _, view := range []string{"trainees_current", "teacher_timeline", "data_quality_issues"} {
 		require.Contains(t, r.stdout, "view `reporting."+view+"`")
+	}
+}
+
+// Quarantine and additions are visible (issue 11): two trainees whose
+// outcome date no target can hold (beside what the seed plants), a column added to trainees, twelve to
+// providers and one of its columns retyped losslessly, and a register
+// migrated past the schema.rb the contracts were checked against. The run's
+// summary, the ledger, `runs`, `runs show`, both JSONs and every
+// notification say so, per entity.
+func TestQuarantineAndAdditionsAreShownWhereverTheRunIs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newProject(t, 0.05)
+	hook, slack, teams := newWebhook(t), newWebhook(t), newWebhook(t)
+	src, wh := pgtest.Pool(t, p.src), pgtest.Pool(t, p.wh)
+	extra := make([]string, 12)
+	for i := range extra {
+		extra[i] = fmt.Sprintf("ADD COLUMN extra_%02d int4", i+1)
+	}
+	_, err := src.Exec(ctx, `ALTER TABLE trainees ADD COLUMN favourite_colour varchar;
+		UPDATE trainees SET outcome_date = 'infinity' WHERE id IN (SELECT id FROM trainees ORDER BY id LIMIT 2);
+		ALTER TABLE providers ALTER COLUMN name TYPE text, `+strings.Join(extra, ", ")+`;
+		INSERT INTO schema_migrations (version) VALUES ('20260701000000')`)
+	require.NoError(t, err)
+	register, ok := schemas.UpstreamOf("register")
+	require.True(t, ok)
+	rect, ok := schemas.UpstreamOf("rect")
+	require.True(t, ok)
+	newer := "source register is at schema version 20260701000000, newer than " + register.Version + " that the contracts were checked against"
+
+	r := cli(t, []string{"NIGHTSHIFT_WEBHOOK_URL=" + hook.url, "NIGHTSHIFT_SLACK_WEBHOOK_URL=" + slack.url, "NIGHTSHIFT_TEAMS_WEBHOOK_URL=" + teams.url},
+		"--config", p.config, "run", "--reason", "issue 11")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	// The two trainees are set aside, beside whatever the seed plants (and
+	// their statuses with them): every report must agree with the ledger.
+	var planted int
+	require.NoError(t, wh.QueryRow(ctx, `SELECT count(*) FROM nightshift.quarantine
+		WHERE run_id = 1 AND entity = 'trainees' AND column_name = 'outcome_date'`).Scan(&planted))
+	require.Equal(t, 2, planted)
+	rows, err := wh.Query(ctx, "SELECT entity, count(*) FROM nightshift.quarantine WHERE run_id = 1 GROUP BY entity")
+	require.NoError(t, err)
+	quarantined := map[string]int64{}
+	var total int64
+	for rows.Next() {
+		var entity string
+		var n int64
+		require.NoError(t, rows.Scan(&entity, &n))
+		quarantined[entity], total = n, total+n
+	}
+	require.NoError(t, rows.Err())
+
+	// The run's own summary: quarantined rows per entity, and the additions
+	// with long lists cut.
+	for _, entity := range schemas.Names() {
+		require.Regexp(t, fmt.Sprintf(`(?m)^%s\s+succeeded\s+\d+\s+%d\s`, entity, quarantined[entity]), r.stdout)
+	}
+	for _, want := range []string{newer, "trainees: new source column: trainees.favourite_colour (varchar)",
+		"providers: 12 new source columns: providers.extra_01 (int4)", "providers.extra_10 (int4) and 2 more",
+		"providers: compatible type change: providers.name is text, the contract says varchar", "`nightshift runs show 1` lists it all"} {
+		require.Contains(t, r.stdout, want)
+	}
+	require.NotContains(t, r.stdout, "extra_11")
+	for entity, n := range quarantined {
+		require.Regexp(t, fmt.Sprintf(`quarantined="[^"]*\b%s %d\b`, entity, n), r.stderr, "the log's notification")
+	}
+	require.Contains(t, r.stderr, "preflight: providers: 12 new source columns", "the log line of old, kept")
+
+	// The ledger, with every addition.
+	var additions pipeline.Additions
+	require.NoError(t, wh.QueryRow(ctx, "SELECT additions FROM nightshift.runs WHERE id = 1").Scan(&additions))
+	require.Equal(t, []pipeline.SourceVersion{
+		{Source: "register", Version: "20260701000000", CheckedAgainst: register.Version, Newer: true},
+		{Source: "rect", Version: rect.Version, CheckedAgainst: rect.Version},
+	}, additions.Sources)
+	byEntity := map[string]pipeline.EntityAdditions{}
+	for _, e := range additions.Entities {
+		byEntity[e.Entity] = e
+	}
+	require.Contains(t, byEntity["trainees"].NewColumns, pipeline.NewColumn{Table: "trainees", Column: "favourite_colour", Type: "varchar"})
+	require.Len(t, byEntity["providers"].NewColumns, 12)
+	require.Equal(t, pipeline.NewColumn{Table: "providers", Column: "extra_12", Type: "int4"}, byEntity["providers"].NewColumns[11])
+	require.Equal(t, []pipeline.TypeChange{{Table: "providers", Column: "name", Contract: "varchar", Found: "text"}}, byEntity["providers"].TypeChanges)
+	require.Zero(t, byEntity["providers"].MoreColumns, "the ledger is never cut")
+
+	// nightshift runs: the quarantined rows and the number of additions.
+	r = cli(t, nil, "--config", p.config, "runs")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	require.Len(t, lines, 2, r.stdout)
+	require.Contains(t, lines[0], " QUAR NEW ")
+	for _, line := range lines {
+		require.LessOrEqual(t, utf8.RuneCountInString(line), 100, "%q", line)
+	}
+	fields := strings.Fields(lines[1])
+	require.Equal(t, []string{strconv.FormatInt(total, 10), strconv.Itoa(additions.Count()), "issue"}, fields[9:12], lines[1])
+
+	// nightshift runs show: all of it, per entity.
+	r = cli(t, nil, "--config", p.config, "runs", "show", "1")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "  sources   register 20260701000000: NEWER than "+register.Version+", which the contracts were checked against\n"+
+		"            rect "+rect.Version+": the version the contracts were checked against\n")
+	require.Contains(t, r.stdout, "quarantined (nightshift.quarantine WHERE run_id = 1):\n")
+	for entity, n := range quarantined {
+		require.Regexp(t, fmt.Sprintf(`(?m)^  %s\s+%d rows$`, entity, n), r.stdout)
+	}
+	for _, want := range []string{newer, "trainees: new source column: trainees.favourite_colour (varchar)",
+		"providers.extra_11 (int4), providers.extra_12 (int4)\n", "providers: compatible type change: providers.name is text"} {
+		require.Contains(t, r.stdout, want)
+	}
+	require.NotContains(t, r.stdout, "more")
+
+	// nightshift check: the newer version is a note, not a mismatch.
+	r = cli(t, nil, "--config", p.config, "check")
+	require.Equal(t, exitOK, r.code, r.stdout)
+	require.Contains(t, r.stdout, "note:     "+newer)
+	require.Contains(t, r.stdout, "source register: schema version 20260701000000 (contracts checked against "+register.Version)
+
+	// --json, both: the new fields beside the old.
+	r = cli(t, nil, "--config", p.config, "runs", "--json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var listing struct {
+		Version int `json:"version"`
+		Runs    []struct {
+			Quarantined   int64               `json:"rows_quarantined"`
+			QuarantinedBy map[string]int64    `json:"rows_quarantined_by_entity"`
+			Additions     *pipeline.Additions `json:"additions"`
+		} `json:"runs"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &listing), r.stdout)
+	require.Equal(t, 1, listing.Version)
+	require.Equal(t, total, listing.Runs[0].Quarantined)
+	require.Equal(t, quarantined, listing.Runs[0].QuarantinedBy)
+	require.Equal(t, &additions, listing.Runs[0].Additions)
+	r = cli(t, nil, "--config", p.config, "runs", "show", "1", "--json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var shown struct {
+		Run struct {
+			QuarantinedBy map[string]int64    `json:"rows_quarantined_by_entity"`
+			Additions     *pipeline.Additions `json:"additions"`
+		} `json:"run"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &shown), r.stdout)
+	require.Equal(t, quarantined, shown.Run.QuarantinedBy)
+	require.Equal(t, &additions, shown.Run.Additions)
+
+	// The webhook: the entity that set rows aside says how many, the others
+	// nothing; the additions, lists cut to ten and the rest counted.
+	got := hook.received(t)
+	require.Len(t, got, 1)
+	body, err := json.Marshal(got[0])
+	require.NoError(t, err)
+	var n pipeline.Notification
+	require.NoError(t, json.Unmarshal(body, &n))
+	require.Len(t, n.Entities, len(schemas.All()))
+	for _, e := range n.Entities {
+		require.Equal(t, quarantined[e.Entity], e.Quarantined, e.Entity)
+	}
+	for _, e := range got[0]["entities"].([]any) {
+		e := e.(map[string]any)
+		_, says := e["rows_quarantined"]
+		require.Equal(t, quarantined[e["entity"].(string)] > 0, says, "only an entity that set rows aside says so: %v", e)
+	}
+	require.NotNil(t, n.Additions)
+	require.Equal(t, additions.Sources, n.Additions.Sources)
+	for _, e := range n.Additions.Entities {
+		if e.Entity == "providers" {
+			require.Len(t, e.NewColumns, 10)
+			require.Equal(t, 2, e.MoreColumns)
+			require.Equal(t, byEntity["providers"].TypeChanges, e.TypeChanges)
+		}
+	}
+	for _, chat := range []*webhook{slack, teams} {
+		got := chat.received(t)
+		require.Len(t, got, 1)
+		text, err := json.Marshal(got[0])
+		require.NoError(t, err)
+		for entity, n := range quarantined {
+			require.Regexp(t, fmt.Sprintf(`• %s: succeeded, \d+ rows read, %d quarantined`, entity, n), string(text))
+		}
+		require.Contains(t, string(text), newer)
+		require.Contains(t, string(text), "providers.extra_10 (int4) and 2 more")
 	}
 }

@@ -209,7 +209,10 @@ func (s *Server) load(project string, cfg *bq.JobConfigurationLoad, data []byte)
 		schema = t.Meta.Schema
 	}
 	normalize(schema)
-	rows, err := decodeParquet(data, schema)
+	if err := validSchema(schema); err != nil {
+		return nil, err
+	}
+	rows, err := decodeParquet(data, schema, cfg.DecimalTargetTypes)
 	if err != nil {
 		return nil, err
 	}

@@ -22,8 +22,12 @@ type Date string
 // would hold them: int64, float64, bool, string (STRING and JSON), Date,
 // time.Time (TIMESTAMP, UTC, microseconds), *big.Rat (NUMERIC,
 // BIGNUMERIC), []any (REPEATED), nil (NULL). A column of the wrong type, or
-// a NULL in a REQUIRED column, fails the load as BigQuery would.
-func decodeParquet(data []byte, schema *bq.TableSchema) ([]map[string]any, error) {
+// a NULL in a REQUIRED column, fails the load as BigQuery would. A DECIMAL
+// column converts to the first of NUMERIC, BIGNUMERIC and STRING that is
+// in decimalTargets (the load's decimalTargetTypes) and holds its
+// precision and scale, and its values are stored as BigQuery stores them:
+// rounded to the field's scale, refused beyond its precision (decimal.go).
+func decodeParquet(data []byte, schema *bq.TableSchema, decimalTargets []string) ([]map[string]any, error) {
 	pf, err := file.NewParquetReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, invalid("Error while reading data: not a Parquet file: %v", err)
@@ -51,7 +55,7 @@ func decodeParquet(data []byte, schema *bq.TableSchema) ([]map[string]any, error
 			}
 			continue
 		}
-		if !compatible(rr.Schema().Field(i).Type, f) {
+		if !compatible(rr.Schema().Field(i).Type, f, decimalTargets) {
 			return nil, invalid("Provided schema is not compatible with the file: field %s has Parquet type %s, not %s", f.Name, rr.Schema().Field(i).Type, f.Type)
 		}
 	}
@@ -70,6 +74,11 @@ func decodeParquet(data []byte, schema *bq.TableSchema) ([]map[string]any, error
 				if v == nil && f.Mode == "REQUIRED" {
 					return nil, invalid("Required field %s cannot be null", f.Name)
 				}
+				if d, ok := v.(*big.Rat); ok {
+					if v, err = storeDecimal(d, rec.Column(i).DataType(), f, decimalTargets); err != nil {
+						return nil, err
+					}
+				}
 				row[f.Name] = v
 			}
 			rows = append(rows, row)
@@ -81,10 +90,13 @@ func decodeParquet(data []byte, schema *bq.TableSchema) ([]map[string]any, error
 	return rows, nil
 }
 
-func compatible(t arrow.DataType, f *bq.TableFieldSchema) bool {
+func compatible(t arrow.DataType, f *bq.TableFieldSchema, decimalTargets []string) bool {
 	if f.Mode == "REPEATED" {
 		l, ok := t.(*arrow.ListType)
-		return ok && compatible(l.Elem(), &bq.TableFieldSchema{Type: f.Type})
+		return ok && compatible(l.Elem(), &bq.TableFieldSchema{Type: f.Type}, decimalTargets)
+	}
+	if d, ok := t.(arrow.DecimalType); ok {
+		return decimalFits(decimalTarget(int(d.GetPrecision()), int(d.GetScale()), decimalTargets), f.Type)
 	}
 	if ext, ok := t.(arrow.ExtensionType); ok {
 		return ext.ExtensionName() == "arrow.json" && f.Type == "JSON"
@@ -109,8 +121,6 @@ func compatible(t arrow.DataType, f *bq.TableFieldSchema) bool {
 	case "DATETIME":
 		ts, ok := t.(*arrow.TimestampType)
 		return ok && ts.TimeZone == ""
-	case "NUMERIC", "BIGNUMERIC":
-		return t.ID() == arrow.DECIMAL128
 	}
 	return false
 }
@@ -139,10 +149,8 @@ func value(col arrow.Array, i int) any {
 	case *array.Timestamp:
 		unit := a.DataType().(*arrow.TimestampType).Unit
 		return a.Value(i).ToTime(unit).UTC()
-	case *array.Decimal128:
-		scale := a.DataType().(*arrow.Decimal128Type).Scale
-		r, _ := new(big.Rat).SetString(a.Value(i).ToString(scale))
-		return r
+	case *array.Decimal32, *array.Decimal64, *array.Decimal128, *array.Decimal256:
+		return decimalValue(col, i)
 	case *array.List:
 		start, end := a.ValueOffsets(i)
 		out := []any{}

@@ -347,6 +347,10 @@ func (s *Server) insertTable(w http.ResponseWriter, r *http.Request, project, da
 	}
 	t.TableReference.ProjectId, t.TableReference.DatasetId = project, dataset
 	normalize(t.Schema)
+	if err := validSchema(t.Schema); err != nil {
+		writeError(w, http.StatusBadRequest, err.reason, err.msg)
+		return
+	}
 	if t.Type == "" {
 		t.Type = "TABLE"
 	}

@@ -34,6 +34,19 @@ func ServerURL() string {
 // connections.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
+	return newDatabase(t, "")
+}
+
+// NewSQLASCIIDatabase is NewDatabase with the server encoding SQL_ASCII:
+// what a legacy production database can be, where any byte goes in and
+// text need not be valid UTF-8.
+func NewSQLASCIIDatabase(t testing.TB) string {
+	t.Helper()
+	return newDatabase(t, " ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'")
+}
+
+func newDatabase(t testing.TB, options string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -45,7 +58,7 @@ func NewDatabase(t testing.TB) string {
 		t.Fatalf("pgtest: random name: %v", err)
 	}
 	name := "nstest_" + hex.EncodeToString(buf[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+options); err != nil {
 		t.Fatalf("pgtest: create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {

@@ -20,6 +20,13 @@ const (
 	PlantedNullRouteTrainees = "null_training_route_trainees"
 	// Trainees whose every nullable column is NULL.
 	PlantedAllNullTrainees = "all_null_trainees"
+	// Trainees with progress and submission_ready NULL (the all-null ones
+	// included): both are nullable in Register, and imported records
+	// have them NULL.
+	PlantedNullProgressTrainees = "null_progress_trainees"
+	// Trainees whose last name is Latin-1 bytes, not UTF-8: only in a
+	// SQL_ASCII database, which takes them (a UTF-8 one refuses them).
+	PlantedNonUTF8Trainees = "non_utf8_trainees"
 	// Trainees on the retired route 13 (provider_led_postgrad_salaried).
 	PlantedRetiredRouteTrainees = "retired_route_trainees"
 	// Trainees born 1900-01-01 whose course ends in 2099.
@@ -101,6 +108,11 @@ const (
 	// shared mailboxes (headteacher@…, office@…) that also appear on
 	// other rows.
 	PlantedGenericPeriodEmails = "generic_period_emails"
+	// statement_adjustments whose amount has more than 9 decimal places
+	// (amount <> round(amount, 9)): the source column is numeric without a
+	// scale, and numeric(38,9), BigQuery's NUMERIC, cannot hold them, so
+	// a run quarantines their rows.
+	PlantedOverPreciseAdjustments = "over_precise_adjustment_amounts"
 )
 
 // counter tallies planted edge cases as the rows are generated. Every table

@@ -33,6 +33,8 @@ const (
 	streamInductionRow
 	streamTrainingRow
 	streamMentorshipRow
+	streamSchoolName
+	streamTrainingPartner
 )
 
 // dice gives every generated row its own random sequence, keyed by the seed,

@@ -28,7 +28,7 @@ type rect struct {
 	counts           counter
 
 	// Running ids of tables nothing points at.
-	declarationID, milestoneID, teacherIDChangeID int64
+	declarationID, milestoneID, teacherIDChangeID, adjustmentID int64
 
 	// One dice per purpose, so that a story reading another (an ECT
 	// reading its mentor's) does not disturb its own sequence.
@@ -94,6 +94,10 @@ func (r *rect) tables() []table {
 		{name: "milestones", columns: milestoneColumns, units: cohorts * len(scheduleIdentifiers), unit: r.milestones},
 		{name: "contracts", columns: contractColumns, units: leadProviderCount * cohorts, unit: r.contract},
 		{name: "statements", columns: statementColumns, units: leadProviderCount * cohorts * statementsPerContract, unit: r.statement},
+		{name: "contract_banded_fee_structures", columns: bandedFeeStructureColumns, units: leadProviderCount * cohorts, unit: r.bandedFeeStructure},
+		{name: "contract_banded_fee_structure_band_terms", columns: bandTermColumns, units: leadProviderCount * cohorts, unit: r.bandTerms},
+		{name: "contract_flat_rate_fee_structures", columns: flatRateFeeStructureColumns, units: flatRateFeeStructures, unit: r.flatRateFeeStructure},
+		{name: "statement_adjustments", columns: statementAdjustmentColumns, units: leadProviderCount * cohorts * statementsPerContract, unit: r.statementAdjustments},
 		{name: "teachers", columns: teacherColumns, units: r.teachers, unit: r.teacher},
 		{name: "teacher_id_changes", columns: teacherIDChangeColumns, units: r.teachers, unit: r.teacherIDChange},
 		{name: "ect_at_school_periods", columns: ectAtSchoolColumns, units: r.teachers, unit: r.ectAtSchoolRows},
@@ -115,7 +119,7 @@ func (r *rect) planted() map[string]int64 {
 		PlantedDeferredAndWithdrawnTraining, PlantedSchoolLedTraining, PlantedExpressionOfInterestOnly,
 		PlantedVoidedDeclarations, PlantedVoidedThenResubmitted, PlantedAwaitingClawback, PlantedClawedBack,
 		PlantedEligibleAndPaidSameType, PlantedDeclarationsWithoutTraining, PlantedNullMilestoneDates,
-		PlantedGenericPeriodEmails,
+		PlantedGenericPeriodEmails, PlantedOverPreciseAdjustments,
 	} {
 		out[k] += 0 // a kind planted zero times still has its key
 	}

@@ -404,16 +404,14 @@ var contractColumns = []string{"id", "active_lead_provider_id", "contract_type",
 
 func (r *rect) contract(i int, b *rowBuf) {
 	year := firstCohort + i%cohorts
-	kind := "ecf"
-	if year >= 2025 {
-		kind = "ittecf_ectp"
-	}
-	vat := 0.2
-	if i/cohorts == 7 { // the lead provider that is not VAT registered
-		vat = 0
+	// 0.20, the service's default; none for the lead provider that is
+	// not VAT registered.
+	vat := decimal(20, 2)
+	if i/cohorts == 7 {
+		vat = decimal(0, 2)
 	}
 	created := time.Date(2025, 2, 10, 12, 0, i, 0, time.UTC)
-	b.add(int64(i+1), int64(i+1), kind, vat, created, created)
+	b.add(int64(i+1), int64(i+1), contractType(year), vat, created, created)
 }
 
 var statementColumns = []string{

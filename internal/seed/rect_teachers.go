@@ -6,7 +6,7 @@ var teacherColumns = []string{
 	"id", "trn", "trnless", "trs_first_name", "trs_last_name", "corrected_name", "trs_induction_status",
 	"trs_induction_start_date", "trs_induction_completed_date", "trs_qts_awarded_on", "trs_qts_status_description",
 	"trs_initial_teacher_training_provider_name", "trs_initial_teacher_training_end_date", "trs_data_last_refreshed_at",
-	"trs_response", "api_id", "api_ect_training_record_id", "api_mentor_training_record_id",
+	"trs_response", "trs_redirected_to", "api_id", "api_ect_training_record_id", "api_mentor_training_record_id",
 	"ect_first_became_eligible_for_training_at", "mentor_first_became_eligible_for_training_at",
 	"ect_became_ineligible_for_funding_on", "mentor_became_ineligible_for_funding_on",
 	"mentor_became_ineligible_for_funding_reason", "ect_payments_frozen_year", "mentor_payments_frozen_year",
@@ -174,10 +174,16 @@ func (r *rect) teacher(t int, b *rowBuf) {
 	if d.chance(0.1) {
 		unfunded = nil
 	}
+	// When TRS merges two records of a person, the retired TRN answers
+	// with a permanent redirect to the one kept.
+	var redirectedTo any
+	if response == "ok" && (d.chance(0.005) || t == 5) {
+		response, redirectedTo = "permanent_redirect", itoa(1000000+int(mix64(uint64(r.opts.Seed)^uint64(t))%9000000))
+	}
 	b.add(teacherID(t), trn, trnless, first, last, corrected, status,
 		inductionStart, inductionDone, qts, qtsDesc,
 		ittProvider, ittEnd, refreshed,
-		response, p.apiID, p.ectRecord, p.mentorRecord,
+		response, redirectedTo, p.apiID, p.ectRecord, p.mentorRecord,
 		ectEligible, mentorEligible,
 		ectIneligible, mentorIneligible,
 		mentorReason, ectFrozen, mentorFrozen,

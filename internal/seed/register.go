@@ -22,6 +22,9 @@ type register struct {
 	// Read from the database: the schema file inserts these.
 	cycleIDs  map[int]int64 // start year → academic_cycles.id
 	reasonIDs map[string]int64
+	// anyBytes is a SQL_ASCII database: like a legacy one, it takes text
+	// that is not UTF-8, and the seed plants some (Latin-1 names).
+	anyBytes bool
 
 	counts counter
 	// Uses of each shared mailbox, and duplicates sharing an original's
@@ -51,6 +54,7 @@ const (
 	traineeExtremeDates
 	traineeRetiredRoute
 	traineeDuplicate
+	traineeNullProgress
 )
 
 var traineeKindProbs = []float64{
@@ -64,6 +68,7 @@ var traineeKindProbs = []float64{
 	traineeExtremeDates - 1:        0.001,
 	traineeRetiredRoute - 1:        0.003,
 	traineeDuplicate - 1:           0.020,
+	traineeNullProgress - 1:        0.005,
 }
 
 func newRegister(opts Options) *register {
@@ -90,6 +95,11 @@ func scaled(n int, scale float64) int { return int(math.Round(float64(n) * scale
 func clamp(n, lo, hi int) int { return min(max(n, lo), hi) }
 
 func (r *register) prepare(ctx context.Context, tx pgx.Tx) error {
+	var encoding string
+	if err := tx.QueryRow(ctx, "SHOW server_encoding").Scan(&encoding); err != nil {
+		return fmt.Errorf("read the server encoding: %w", err)
+	}
+	r.anyBytes = encoding == "SQL_ASCII"
 	r.cycleIDs = map[int]int64{}
 	rows, err := tx.Query(ctx, "SELECT extract(year FROM start_date)::int, id FROM academic_cycles")
 	if err != nil {
@@ -142,6 +152,7 @@ func (r *register) tables() []table {
 	return []table{
 		{name: "providers", columns: providerColumns, units: r.providers, unit: r.provider},
 		{name: "schools", columns: registerSchoolColumns, units: r.schools, unit: r.school},
+		{name: "training_partners", columns: trainingPartnerColumns, units: r.schools + r.providers, unit: r.trainingPartner},
 		{name: "trainees", columns: traineeColumns, units: r.trainees, unit: r.trainee},
 		{name: "trainee_withdrawals", columns: withdrawalColumns, units: r.trainees, unit: r.withdrawalRows},
 		{name: "trainee_withdrawal_reasons", columns: withdrawalReasonColumns, units: r.trainees, unit: r.withdrawalReasonRows},
@@ -156,11 +167,14 @@ func (r *register) planted() map[string]int64 {
 			out[PlantedSharedEmails]++
 		}
 	}
+	if r.anyBytes {
+		out[PlantedNonUTF8Trainees] += 0
+	}
 	for _, k := range []string{
 		PlantedDuplicateTRNs, PlantedSharedEmails, PlantedSoftDeletedTrainees, PlantedNullStateTrainees,
 		PlantedNullRouteTrainees, PlantedAllNullTrainees, PlantedRetiredRouteTrainees, PlantedExtremeDateTrainees,
 		PlantedWithdrawnThenReinstated, PlantedWithdrawnReinstatedWithdrawn, PlantedDiscardedWithdrawals,
-		PlantedDeferredThenReinstated, PlantedLegacyWithdrawalReasons,
+		PlantedDeferredThenReinstated, PlantedLegacyWithdrawalReasons, PlantedNullProgressTrainees,
 	} {
 		out[k] += 0 // a kind planted zero times still has its key
 	}

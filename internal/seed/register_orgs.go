@@ -67,9 +67,7 @@ var registerSchoolColumns = []string{"id", "urn", "name", "town", "postcode", "o
 // salaried and school-direct trainees.
 func (r *register) school(i int, b *rowBuf) {
 	d := r.orgDice.at(streamSchool, i)
-	town := d.pick(towns)
-	// Distinct six-digit URNs: 7919 is prime to 900,000.
-	urn := itoa(100000 + (i*7919)%900000)
+	urn, name, town := r.schoolIdentity(i)
 	var townVal, postcode, opened, closed any = town, d.postcode(), nil, nil
 	if i%17 == 5 {
 		townVal = nil
@@ -84,5 +82,45 @@ func (r *register) school(i int, b *rowBuf) {
 		closed = d.dayIn(date(2016, 8, 31), date(2026, 7, 31))
 	}
 	created := d.moment(registerLaunch)
-	b.add(int64(i+1), urn, d.schoolName(town), townVal, postcode, opened, closed, created, d.moment(d.dayIn(registerLaunch, today)))
+	b.add(int64(i+1), urn, name, townVal, postcode, opened, closed, created, d.moment(d.dayIn(registerLaunch, today)))
+}
+
+// schoolIdentity is school i's URN, name and town, from a stream of its own
+// so that the training partner that is the school can repeat them.
+func (r *register) schoolIdentity(i int) (urn, name, town string) {
+	d := r.orgDice.at(streamSchoolName, i)
+	town = d.pick(towns)
+	// Distinct six-digit URNs: 7919 is prime to 900,000.
+	return itoa(100000 + (i*7919)%900000), d.schoolName(town), town
+}
+
+var trainingPartnerColumns = []string{
+	"id", "name", "provider_id", "record_type", "school_id", "ukprn", "urn", "discarded_at", "created_at", "updated_at",
+}
+
+// trainingPartner makes training partner i (formerly lead partner): the
+// first r.schools are the schools, with the same ids, so a trainee's
+// training_partner_id can be drawn like a school id; after them come the
+// universities that partner other providers (record_type hei).
+func (r *register) trainingPartner(i int, b *rowBuf) {
+	d := r.orgDice.at(streamTrainingPartner, i)
+	created := d.moment(registerLaunch)
+	if i < r.schools {
+		urn, name, _ := r.schoolIdentity(i)
+		var discarded any
+		if i%23 == 11 {
+			discarded = d.moment(d.dayIn(created, today))
+		}
+		b.add(int64(i+1), name, nil, "school", int64(i+1), nil, urn, discarded, created, d.moment(d.dayIn(created, today)))
+		return
+	}
+	p := i - r.schools
+	if p%3 != 1 {
+		return
+	}
+	var name any = "Partner HEI " + itoa(p+1)
+	if p == 1 {
+		name = nil // an HEI imported from DTTP without one
+	}
+	b.add(int64(i+1), name, int64(p+1), "hei", nil, "10"+padded(int(mix64(uint64(p))%1000000), 6), nil, nil, created, d.moment(d.dayIn(created, today)))
 }

@@ -2,20 +2,26 @@ package seed
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 )
 
 var traineeColumns = []string{
-	"id", "trainee_id", "first_names", "middle_names", "last_name", "date_of_birth", "sex", "email",
+	"id", "provider_trainee_id", "first_names", "middle_names", "last_name", "date_of_birth", "sex", "email",
 	"trn", "hesa_id", "slug", "provider_id", "state", "training_route", "training_initiative",
 	"course_subject_one", "course_subject_two", "course_subject_three", "course_min_age", "course_max_age",
 	"course_education_phase", "study_mode", "itt_start_date", "itt_end_date", "trainee_start_date",
-	"defer_date", "reinstate_date", "outcome_date", "withdraw_reasons_details", "withdraw_reasons_dfe_details",
+	"defer_date", "reinstate_date", "outcome_date", "defer_reason",
 	"submitted_for_trn_at", "recommended_for_award_at", "awarded_at", "applying_for_bursary",
 	"applying_for_grant", "applying_for_scholarship", "bursary_tier", "funding_eligibility",
 	"commencement_status", "ethnic_group", "ethnic_background", "disability_disclosure", "record_source",
 	"start_academic_cycle_id", "end_academic_cycle_id", "employing_school_id", "training_partner_id",
 	"progress", "submission_ready", "discarded_at", "created_at", "updated_at",
+	"course_uuid", "course_allocation_subject_id", "ebacc", "region", "iqts_country", "placement_detail",
+	"additional_ethnic_background", "diversity_disclosure", "employing_school_not_applicable",
+	"training_partner_not_applicable", "created_from_dttp", "created_from_hesa", "hesa_updated_at",
+	"slug_sent_to_trs_at", "hesa_editable",
 }
 
 var (
@@ -42,11 +48,26 @@ var ethnicBackgrounds = [][]string{
 	5: {"Not provided"},
 }
 
-var legacyWithdrawalDetails = []string{
-	"Trainee moved abroad", "Left to take up a job offer", "Personal circumstances - see email from trainee",
-	"Did not return after Christmas", "Transferred to the PGCE at another provider", "Health reasons",
-	"Failed to meet the Teachers' Standards in final placement",
+// latin1Name is Muñoz as a legacy Latin-1 client wrote it: 0xF1 is not
+// UTF-8.
+const latin1Name = "Mu\xf1oz"
+
+var deferReasons = []string{
+	"Maternity leave", "Long-term illness", "Personal circumstances - see email from trainee",
+	"Caring responsibilities", "Did not return after Christmas", "Health reasons", "Bereavement",
+	"Placement school closed; awaiting new placement",
 }
+
+// Regions of England (Register's config/locales), for salaried and
+// apprenticeship routes.
+var regions = []string{
+	"North East", "North West", "Yorkshire and the Humber", "East Midlands", "West Midlands",
+	"East of England", "London", "London", "South East", "South West",
+}
+
+var iqtsCountries = []string{"Spain", "United Arab Emirates", "India", "Nigeria", "Hong Kong", "Canada", "South Africa", "Jamaica"}
+
+var additionalEthnicBackgrounds = []string{"Kurdish", "Latin American", "Turkish Cypriot", "Roma", "Sri Lankan Tamil"}
 
 // trainee makes trainee i's row.
 func (r *register) trainee(i int, b *rowBuf) {
@@ -139,12 +160,9 @@ func (r *register) trainee(i int, b *rowBuf) {
 		traineeStart, commencement = days(p.ittStart, d.between(1, 60)), 1
 	}
 
-	var withdrawDetails, dfeDetails any
-	if p.state == stateWithdrawn && p.withdrawDate.Before(date(2023, time.June, 20)) && d.chance(0.4) {
-		withdrawDetails = d.pick(legacyWithdrawalDetails)
-	}
-	if p.state == stateWithdrawn && d.chance(0.05) {
-		dfeDetails = "Withdrawn at DfE request following ITT census data checks"
+	var deferReason any
+	if !p.deferDate.IsZero() && d.chance(0.6) {
+		deferReason = d.pick(deferReasons)
 	}
 
 	var bursary, grant, scholarship, tier, funding any
@@ -167,12 +185,18 @@ func (r *register) trainee(i int, b *rowBuf) {
 		funding = []any{"eligible", "eligible", "eligible", "not_eligible", nil}[d.IntN(5)]
 	}
 
-	var group, background, disability any
+	var group, background, additionalBackground, disability, diversity any
 	if !d.chance(0.03) {
 		g := d.weighted([]int{10, 5, 4, 70, 2, 6})
-		group, background = g, d.pick(ethnicBackgrounds[g])
+		group, background, diversity = g, d.pick(ethnicBackgrounds[g]), 0
 		if d.chance(0.05) {
 			background = nil
+		}
+		if bg, _ := background.(string); strings.HasPrefix(bg, "Another") && d.chance(0.5) {
+			additionalBackground = d.pick(additionalEthnicBackgrounds)
+		}
+		if g == 5 {
+			diversity = 1
 		}
 	}
 	if !d.chance(0.03) {
@@ -185,22 +209,70 @@ func (r *register) trainee(i int, b *rowBuf) {
 		hesaID = "1" + padded(p.year%100, 2) + padded(int(mix64(uint64(r.opts.Seed)^uint64(i))%10000000000), 10)
 	}
 
-	var employing, partner any
+	var employing, partner, employingNA, partnerNA, region any = nil, nil, false, false, nil
 	switch p.route {
 	case 4, 5, 7, 14:
-		if !d.chance(0.05) {
+		region = d.pick(regions)
+		if d.chance(0.05) {
+			employingNA = true
+		} else {
 			employing = int64(1 + d.IntN(r.schools))
 		}
 	}
+	// Training partners 1..schools are the schools, in order (see
+	// trainingPartner).
 	switch {
 	case p.route == 3 || p.route == 4:
 		partner = int64(1 + d.IntN(r.schools))
 	case d.chance(0.2):
 		partner = int64(1 + d.IntN(r.schools))
+	case d.chance(0.1):
+		partnerNA = true
+	}
+	if p.year < 2022 && d.chance(0.3) {
+		employingNA, partnerNA = nil, nil // before the "not applicable" answers existed
+	}
+
+	var courseUUID, allocationSubject, ebacc, iqtsCountry, placement any
+	if source == "apply" || (source == "manual" && d.chance(0.5)) {
+		courseUUID = d.uuid()
+	}
+	if subjects[0] != nil {
+		allocationSubject = int64(1 + hashOf(r.opts.Seed, streamTraineeDetail, len(subjects[0].(string)), 38))
+	}
+	if phase == 1 {
+		ebacc = d.chance(0.6)
+	} else if d.chance(0.5) {
+		ebacc = false
+	}
+	if p.route == 12 {
+		iqtsCountry = d.pick(iqtsCountries)
+	}
+	if p.year >= 2023 {
+		placement = d.weighted([]int{75, 25})
+		if d.chance(0.2) {
+			placement = nil
+		}
+	}
+	var hesaUpdated, slugSent any
+	if source == "hesa_collection" || source == "hesa_trn_data" {
+		hesaUpdated = d.moment(d.dayIn(p.created, today))
+	}
+	if trn != nil && !p.submittedAt.IsZero() && d.chance(0.9) {
+		slugSent = p.submittedAt.Add(time.Duration(d.between(1, 3600)) * time.Second)
+	}
+
+	// Records Register imported before the progress tracker existed, and
+	// a few from the HESA collection since, hold NULL progress and
+	// submission_ready (both columns are nullable in Register).
+	prog, ready := any(progress(p.state, d)), any(p.state != stateDraft && p.state != stateNull)
+	if p.kind == traineeNullProgress {
+		prog, ready = nil, nil
+		r.counts.inc(PlantedNullProgressTrainees)
 	}
 
 	var providerRef any
-	if d.chance(0.7) {
+	if d.chance(0.7) || source == "hesa_collection" || source == "api" {
 		providerRef = padded(p.year%100, 2) + string(rune('A'+d.IntN(26))) + padded(d.IntN(100000), 5)
 	}
 
@@ -234,16 +306,25 @@ func (r *register) trainee(i int, b *rowBuf) {
 		sex = id.sex
 	}
 
-	b.add(int64(i+1), providerRef, id.first.written, nullString(id.middle.written), id.last.written, dob, sex, nullString(id.email),
+	last := any(id.last.written)
+	if r.anyBytes && p.kind == traineeNormal && (i%157 == 41 || i == r.trainees/3) {
+		last = latin1Name
+		r.counts.inc(PlantedNonUTF8Trainees)
+	}
+	b.add(int64(i+1), providerRef, id.first.written, nullString(id.middle.written), last, dob, sex, nullString(id.email),
 		trn, hesaID, d.base58(24), int64(provider), state, route, r.initiative(p.year, d),
 		subjects[0], subjects[1], subjects[2], minAge, maxAge,
 		phase, studyMode, p.ittStart, p.ittEnd, traineeStart,
-		nullTime(p.deferDate), nullTime(p.reinstateDate), nullTime(p.outcomeDate), withdrawDetails, dfeDetails,
+		nullTime(p.deferDate), nullTime(p.reinstateDate), nullTime(p.outcomeDate), deferReason,
 		nullTime(p.submittedAt), nullTime(p.recommendedAt), nullTime(p.awardedAt), bursary,
 		grant, scholarship, tier, funding,
 		commencement, group, background, disability, source,
 		r.cycleID(p.ittStart), r.cycleID(p.ittEnd), employing, partner,
-		progress(p.state, d), p.state != stateDraft && p.state != stateNull, nullTime(p.discardedAt), p.created, p.updated)
+		prog, ready, nullTime(p.discardedAt), p.created, p.updated,
+		courseUUID, allocationSubject, ebacc, region, iqtsCountry, placement,
+		additionalBackground, diversity, employingNA,
+		partnerNA, source == "dttp", source == "hesa_collection" || source == "hesa_trn_data", hesaUpdated,
+		slugSent, source == "hesa_collection")
 }
 
 // allNullsTrainee is a record with every nullable column NULL: what a
@@ -252,15 +333,15 @@ func (r *register) allNullsTrainee(i int, p *traineePlan, d *dice, b *rowBuf) {
 	r.counts.inc(PlantedAllNullTrainees)
 	r.counts.inc(PlantedNullStateTrainees)
 	r.counts.inc(PlantedNullRouteTrainees)
-	provider := r.providerOf(i)
+	r.counts.inc(PlantedNullProgressTrainees)
 	row := make([]any, len(traineeColumns))
-	row[0] = int64(i + 1)
-	row[10] = d.base58(24)
-	row[11] = int64(provider)
-	row[47] = json.RawMessage(`{}`)
-	row[48] = false
-	row[50] = p.created
-	row[51] = p.created
+	for k, v := range map[string]any{
+		"id": int64(i + 1), "slug": d.base58(24), "provider_id": int64(r.providerOf(i)),
+		"created_from_dttp": false, "created_from_hesa": false,
+		"created_at": p.created, "updated_at": p.created,
+	} {
+		row[slices.Index(traineeColumns, k)] = v
+	}
 	b.add(row...)
 }
 

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
@@ -56,11 +58,21 @@ func details(n pipeline.Notification) string {
 		return b.String()
 	}
 	for _, e := range n.Entities {
-		fmt.Fprintf(&b, "• %s: %s, %d rows read, %d attempt(s), %.1fs", e.Entity, e.Status, e.Rows, e.Attempts, e.Seconds)
+		fmt.Fprintf(&b, "• %s: %s, %d rows read", e.Entity, e.Status, e.Rows)
+		if e.Quarantined > 0 {
+			fmt.Fprintf(&b, ", %d quarantined", e.Quarantined)
+		}
+		fmt.Fprintf(&b, ", %d attempt(s), %.1fs", e.Attempts, e.Seconds)
 		if e.FailedStep != "" {
 			fmt.Fprintf(&b, " (failed at %s)", e.FailedStep)
 		}
 		b.WriteString("\n")
+	}
+	if lines := additions(n); len(lines) > 0 {
+		b.WriteString("In the sources, not in the contracts:\n")
+		for _, l := range lines {
+			fmt.Fprintf(&b, "• %s\n", l)
+		}
 	}
 	if n.Changed != "" {
 		fmt.Fprintf(&b, "%s\n", n.Changed)
@@ -72,8 +84,8 @@ func details(n pipeline.Notification) string {
 	b.WriteString("\n")
 	if len(n.SourceVersions) > 0 {
 		b.WriteString("Source schema versions:")
-		for s, v := range n.SourceVersions {
-			fmt.Fprintf(&b, " %s %s", s, v)
+		for _, s := range slices.Sorted(maps.Keys(n.SourceVersions)) {
+			fmt.Fprintf(&b, " %s %s", s, n.SourceVersions[s])
 		}
 		b.WriteString("\n")
 	}
@@ -82,6 +94,33 @@ func details(n pipeline.Notification) string {
 	}
 	fmt.Fprintf(&b, "Next: %s", n.NextAction)
 	return b.String()
+}
+
+// additionLines caps the sentences a chat message gives the additions: a
+// source that gained many tables' worth of columns is one look at
+// `nightshift runs show`, not a wall of text.
+const additionLines = 10
+
+// additions tells the notification's additions in at most additionLines
+// sentences, each listing at most pipeline.NoticeListCap items.
+func additions(n pipeline.Notification) []string {
+	lines := n.Additions.Lines(pipeline.NoticeListCap)
+	if len(lines) > additionLines {
+		more := len(lines) - additionLines + 1
+		lines = append(lines[:additionLines-1], fmt.Sprintf("and %d more: `nightshift runs show %d` lists them all", more, n.RunID))
+	}
+	return lines
+}
+
+// quarantined lists the entities that set rows aside, with how many.
+func quarantined(n pipeline.Notification) string {
+	var parts []string
+	for _, e := range n.Entities {
+		if e.Quarantined > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", e.Entity, e.Quarantined))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func firstLines(s string, n int) string {
@@ -156,7 +195,14 @@ func (l *Log) Notify(ctx context.Context, n pipeline.Notification) error {
 	if n.Status != pipeline.StatusSucceeded {
 		level = slog.LevelError
 	}
-	l.Logger.Log(ctx, level, n.Title(), "run", n.RunID, "status", n.Status, "error", n.Error, "next_action", n.NextAction)
+	attrs := []any{"run", n.RunID, "status", n.Status, "error", n.Error, "next_action", n.NextAction}
+	if q := quarantined(n); q != "" {
+		attrs = append(attrs, "quarantined", q)
+	}
+	if lines := additions(n); len(lines) > 0 {
+		attrs = append(attrs, "additions", strings.Join(lines, "; "))
+	}
+	l.Logger.Log(ctx, level, n.Title(), attrs...)
 	return nil
 }
 

@@ -33,8 +33,10 @@ func syntheticRows(c *schemas.Contract, n int) [][][]byte {
 				row[i] = binary.BigEndian.AppendUint64(nil, uint64(r))
 			case schemas.Float64:
 				row[i] = binary.BigEndian.AppendUint64(nil, uint64(r)<<20)
-			case schemas.Text, schemas.UUID:
+			case schemas.Text:
 				row[i] = []byte(fmt.Sprintf("value %d of %s", r, f.Name))
+			case schemas.UUID:
+				row[i] = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(i)), uint64(r))
 			case schemas.JSON:
 				row[i] = append([]byte{1}, `{"personal_details":"completed","degrees":"in_progress"}`...)
 			case schemas.Date:

@@ -60,11 +60,20 @@ func tableSchema(c *schemas.Contract, pii PIIPolicy) bigquery.Schema {
 			f.Description += fmt.Sprintf(" [PII %s: pseudonymised, HMAC-SHA256 of the value in hex]", col.PII)
 		}
 		if col.Type == schemas.Numeric && !col.hashed {
-			f.Precision, f.Scale = int64(col.Precision), int64(col.Scale)
+			f.Precision, f.Scale = bigQueryPrecision(col.Column), int64(col.Scale)
 		}
 		s = append(s, f)
 	}
 	return s
+}
+
+// bigQueryPrecision is the precision a Numeric column is declared with in
+// BigQuery: the contract's, except that BigQuery wants at least one digit
+// before the point (precision - scale >= 1) where PostgreSQL allows none
+// (numeric(4,4), values between -1 and 1). Such a column gets one more: the
+// values, and their scale, are the same; only the bound is looser.
+func bigQueryPrecision(col schemas.Column) int64 {
+	return int64(max(col.Precision, col.Scale+1))
 }
 
 // SchemaChangeError is a BigQuery table whose columns the contract removed

@@ -1,6 +1,7 @@
 package loadbigquery
 
 import (
+	"fmt"
 	"testing"
 
 	"cloud.google.com/go/bigquery"
@@ -48,4 +49,28 @@ func TestPIIPolicyShapesTheSchema(t *testing.T) {
 		require.NotContains(t, dropped, col)
 	}
 	require.Contains(t, dropped, "state_name")
+}
+
+// Decimals keep their precision and scale in BigQuery, as NUMERIC while
+// it holds them (29 digits before the point, 9 after) and BIGNUMERIC
+// beyond; one without a digit before the point gets one, which BigQuery
+// requires.
+func TestDecimalsKeepTheirPrecisionAndScale(t *testing.T) {
+	t.Parallel()
+	c := &schemas.Contract{Entity: "d", Columns: []schemas.Column{
+		{Name: "money", Type: schemas.Numeric, Precision: 12, Scale: 2},
+		{Name: "widest_numeric", Type: schemas.Numeric, Precision: 38, Scale: 9},
+		{Name: "fine", Type: schemas.Numeric, Precision: 38, Scale: 10},
+		{Name: "ratio", Type: schemas.Numeric, Precision: 4, Scale: 4},
+		{Name: "tiny", Type: schemas.Numeric, Precision: 12, Scale: 12},
+		{Name: "secret", Type: schemas.Numeric, Precision: 12, Scale: 2, PII: schemas.PIIPersonal},
+	}}
+	got := map[string]string{}
+	for _, f := range tableSchema(c, PIIHash) {
+		got[f.Name] = fmt.Sprintf("%s(%d,%d)", f.Type, f.Precision, f.Scale)
+	}
+	require.Equal(t, map[string]string{
+		"money": "NUMERIC(12,2)", "widest_numeric": "NUMERIC(38,9)", "fine": "BIGNUMERIC(38,10)",
+		"ratio": "NUMERIC(5,4)", "tiny": "BIGNUMERIC(13,12)", "secret": "STRING(0,0)",
+	}, got)
 }

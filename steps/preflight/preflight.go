@@ -6,8 +6,9 @@
 // A source that does not match is refused with a message that names the
 // source, the table, the column, the expected and found types and the
 // versions: no step runs, so nothing can loop on an error that retrying
-// cannot cure (seed 002). Additions — new tables, new columns — pass and are
-// reported, so that the contracts can catch up.
+// cannot cure (seed 002). Additions — new columns, compatible type changes,
+// a schema version past the upstream schema.rb the contracts were checked
+// against — pass and are reported, so that the contracts can catch up.
 package preflight
 
 import (
@@ -34,6 +35,10 @@ const (
 	// losslessly (int4 widened to int8): it passes and is reported.
 	Compatible  Kind = "compatible type change"
 	ColumnAdded Kind = "column added"
+	// VersionNewer is a source whose schema version is past the upstream
+	// schema.rb its contracts were checked against (schemas.Upstream): it
+	// passes, and is reported so that someone reads the new migrations.
+	VersionNewer Kind = "newer schema version"
 	// NoPrivilege is a column that exists but the connecting role may not
 	// read: a revoked grant, not a schema change.
 	NoPrivilege Kind = "no privilege"
@@ -73,6 +78,8 @@ func (f Finding) String() string {
 		return fmt.Sprintf("source %s: no privilege to read column %s.%s (entity %s reads it): GRANT SELECT on it to nightshift's role", f.Source, f.Table, f.Column, f.Entity)
 	case ColumnAdded:
 		return fmt.Sprintf("source %s: column %s.%s (%s) is new and not in contract %s", f.Source, f.Table, f.Column, f.Found, f.Entity)
+	case VersionNewer:
+		return fmt.Sprintf("source %s is at schema version %s, newer than %s that the contracts were checked against", f.Source, f.Found, f.Expected)
 	}
 	return string(f.Kind)
 }
@@ -123,6 +130,9 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 	}
 	if version != nil {
 		res.Version = *version
+	}
+	if up, ok := schemas.UpstreamOf(source); ok && up.Newer(res.Version) {
+		res.Findings = append(res.Findings, Finding{Source: source, Kind: VersionNewer, Expected: up.Version, Found: res.Version})
 	}
 
 	tables := make([]string, 0, len(contracts))
@@ -215,7 +225,7 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 		}
 		for _, tc := range order {
 			table, column, _ := strings.Cut(tc, ".")
-			if table == c.Table && !read[column] && !slices.Contains(c.Ignored, column) {
+			if table == c.Table && !read[column] && !ignored(c, column) {
 				res.Findings = append(res.Findings, Finding{Source: source, Entity: c.Entity, Table: c.Table, Column: column, Kind: ColumnAdded, Found: cols[column]})
 			}
 		}
@@ -314,4 +324,10 @@ func Readers(contracts []*schemas.Contract, source string) []*schemas.Contract {
 		}
 	}
 	return out
+}
+
+// ignored says whether the contract decided not to read the column.
+func ignored(c *schemas.Contract, column string) bool {
+	_, ok := c.Ignored[column]
+	return ok
 }

@@ -1,20 +1,21 @@
--- Register trainee teachers (DFE-Digital/register-trainee-teachers), the part
--- of its production database that nightshift reads, as of db/schema.rb
--- version 2026_06_09_164710 (Rails 8.1). Table, column, index, constraint
--- and enum names are the real ones, so that contracts written against this
--- database work against the real one. Columns nightshift never reads (full
--- text search vectors, DTTP/HESA/Apply plumbing) are left out.
+-- Register trainee teachers (DFE-Digital/register-trainee-teachers): every
+-- table a nightshift contract reads, translated column for column from the
+-- service's db/schema.rb at commit ce1126541c2107c9fbfce47b18c794b0973aaac1
+-- (schema version 2026_06_09_164710, Rails 8.1). Names, types, nullability,
+-- defaults, enums, indexes and foreign keys are the real ones — including
+-- the columns nightshift does not read — so that `nightshift check` against
+-- this database says what it would say against production. Columns are in
+-- schema.rb's (alphabetical) order; only the names matter to nightshift.
+-- How to re-check against a newer schema.rb: README, "Source contracts".
 --
 -- Run once, on an empty database. The seed (internal/seed) fills the tables
 -- below; this file itself inserts only what the application ships as
 -- reference data: Rails' migration bookkeeping, academic cycles and
 -- withdrawal reasons. Its fixed timestamps keep seeded databases identical.
 
-CREATE EXTENSION IF NOT EXISTS citext;
 CREATE EXTENSION IF NOT EXISTS btree_gist;
-
-CREATE TYPE future_interest_type AS ENUM ('yes', 'no', 'unknown');
-CREATE TYPE trigger_type AS ENUM ('provider', 'trainee');
+CREATE EXTENSION IF NOT EXISTS citext;
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 -- Rails' bookkeeping: the preflight reads schema_migrations to learn the
 -- source's schema version.
@@ -34,53 +35,78 @@ CREATE TABLE data_migrations (
     version varchar PRIMARY KEY
 );
 
+CREATE TYPE future_interest_type AS ENUM ('yes', 'no', 'unknown');
+CREATE TYPE trigger_type AS ENUM ('provider', 'trainee');
+
 CREATE TABLE providers (
     id bigserial PRIMARY KEY,
-    name varchar NOT NULL,
-    code varchar,
-    ukprn varchar,
     accreditation_id varchar,
-    dttp_id uuid,
     accredited boolean DEFAULT true NOT NULL,
     apply_sync_enabled boolean DEFAULT false,
-    discarded_at timestamp(6),
+    code varchar,
     created_at timestamp(6) NOT NULL,
+    discarded_at timestamp(6),
+    dttp_id uuid,
+    name varchar NOT NULL,
+    searchable tsvector,
+    ukprn varchar,
     updated_at timestamp(6) NOT NULL
 );
 CREATE UNIQUE INDEX index_providers_on_accreditation_id ON providers (accreditation_id);
 CREATE INDEX index_providers_on_discarded_at ON providers (discarded_at);
 CREATE UNIQUE INDEX index_providers_on_dttp_id ON providers (dttp_id);
+CREATE INDEX index_providers_on_searchable ON providers USING gin (searchable);
 
 -- One row per academic year, 1 August to 31 July. The exclusion constraint
 -- is the application's guarantee that cycles never overlap.
 CREATE TABLE academic_cycles (
     id bigserial PRIMARY KEY,
-    start_date date NOT NULL,
-    end_date date NOT NULL,
     created_at timestamp(6) NOT NULL,
+    end_date date NOT NULL,
+    start_date date NOT NULL,
     updated_at timestamp(6) NOT NULL,
-    CONSTRAINT academic_cycles_date_range
-        EXCLUDE USING gist (tsrange(start_date::timestamp, end_date::timestamp) WITH &&)
+    CONSTRAINT academic_cycles_date_range EXCLUDE USING gist (tsrange((start_date)::timestamp without time zone, (end_date)::timestamp without time zone) WITH &&)
 );
 
 CREATE TABLE schools (
     id bigserial PRIMARY KEY,
-    urn varchar NOT NULL,
-    name varchar NOT NULL,
-    town varchar,
-    postcode varchar,
-    open_date date,
     close_date date,
     created_at timestamp(6) NOT NULL,
-    updated_at timestamp(6) NOT NULL
+    name varchar NOT NULL,
+    open_date date,
+    postcode varchar,
+    searchable tsvector,
+    town varchar,
+    updated_at timestamp(6) NOT NULL,
+    urn varchar NOT NULL
 );
-CREATE INDEX index_schools_on_close_date ON schools (close_date) WHERE close_date IS NULL;
+CREATE INDEX index_schools_on_close_date ON schools (close_date) WHERE (close_date IS NULL);
+CREATE INDEX index_schools_on_searchable ON schools USING gin (searchable);
 CREATE UNIQUE INDEX index_schools_on_urn ON schools (urn);
+
+CREATE TABLE training_partners (
+    id bigserial PRIMARY KEY,
+    created_at timestamp(6) NOT NULL,
+    discarded_at timestamp(6),
+    name varchar,
+    provider_id bigint,
+    record_type varchar NOT NULL,
+    school_id bigint,
+    ukprn citext,
+    updated_at timestamp(6) NOT NULL,
+    urn citext
+);
+CREATE INDEX index_training_partners_on_discarded_at ON training_partners (discarded_at);
+CREATE INDEX index_training_partners_on_name ON training_partners (name);
+CREATE UNIQUE INDEX index_training_partners_on_provider_id ON training_partners (provider_id);
+CREATE UNIQUE INDEX index_training_partners_on_school_id ON training_partners (school_id);
+CREATE UNIQUE INDEX index_training_partners_on_ukprn ON training_partners (ukprn);
+CREATE UNIQUE INDEX index_training_partners_on_urn ON training_partners (urn);
 
 CREATE TABLE withdrawal_reasons (
     id bigserial PRIMARY KEY,
-    name varchar NOT NULL,
     created_at timestamp(6) NOT NULL,
+    name varchar NOT NULL,
     updated_at timestamp(6) NOT NULL
 );
 CREATE UNIQUE INDEX index_withdrawal_reasons_on_name ON withdrawal_reasons (name);
@@ -90,67 +116,96 @@ CREATE UNIQUE INDEX index_withdrawal_reasons_on_name ON withdrawal_reasons (name
 -- (see app/models/trainee.rb and config/initializers/*).
 CREATE TABLE trainees (
     id bigserial PRIMARY KEY,
-    trainee_id varchar,
-    first_names text,
-    middle_names text,
-    last_name text,
-    date_of_birth date,
-    sex integer,
-    email text,
-    trn varchar,
-    hesa_id varchar,
-    slug citext NOT NULL,
-    provider_id bigint NOT NULL,
-    state integer DEFAULT 0,
-    training_route integer,
-    training_initiative integer,
-    course_subject_one varchar,
-    course_subject_two varchar,
-    course_subject_three varchar,
-    course_min_age integer,
-    course_max_age integer,
-    course_education_phase integer,
-    study_mode integer,
-    itt_start_date date,
-    itt_end_date date,
-    trainee_start_date date,
-    defer_date date,
-    reinstate_date date,
-    outcome_date date,
-    withdraw_reasons_details text,
-    withdraw_reasons_dfe_details text,
-    submitted_for_trn_at timestamp,
-    recommended_for_award_at timestamp,
-    awarded_at timestamp,
+    additional_dttp_data jsonb,
+    additional_ethnic_background text,
+    application_choice_id integer,
+    apply_application_id bigint,
     applying_for_bursary boolean,
     applying_for_grant boolean,
     applying_for_scholarship boolean,
+    awarded_at timestamp,
     bursary_tier integer,
-    funding_eligibility varchar,
     commencement_status integer,
-    ethnic_group integer,
-    ethnic_background text,
-    disability_disclosure integer,
-    record_source varchar,
-    start_academic_cycle_id bigint,
-    end_academic_cycle_id bigint,
-    employing_school_id bigint,
-    training_partner_id bigint,
-    progress jsonb DEFAULT '{}'::jsonb NOT NULL,
-    submission_ready boolean DEFAULT false NOT NULL,
-    discarded_at timestamp(6),
+    course_allocation_subject_id bigint,
+    course_education_phase integer,
+    course_max_age integer,
+    course_min_age integer,
+    course_subject_one text,
+    course_subject_three text,
+    course_subject_two text,
+    course_uuid uuid,
     created_at timestamp(6) NOT NULL,
+    created_from_dttp boolean DEFAULT false NOT NULL,
+    created_from_hesa boolean DEFAULT false NOT NULL,
+    date_of_birth date,
+    defer_date date,
+    defer_reason varchar,
+    disability_disclosure integer,
+    discarded_at timestamp,
+    diversity_disclosure integer,
+    dormancy_dttp_id uuid,
+    dttp_id uuid,
+    dttp_update_sha varchar,
+    ebacc boolean DEFAULT false,
+    email text,
+    employing_school_id bigint,
+    employing_school_not_applicable boolean DEFAULT false,
+    end_academic_cycle_id bigint,
+    ethnic_background text,
+    ethnic_group integer,
+    first_names text,
+    funding_eligibility varchar,
+    hesa_editable boolean DEFAULT false,
+    hesa_id varchar,
+    hesa_updated_at timestamp,
+    iqts_country varchar,
+    itt_end_date date,
+    itt_start_date date,
+    last_name text,
+    middle_names text,
+    outcome_date date,
+    placement_assignment_dttp_id uuid,
+    placement_detail integer,
+    progress jsonb DEFAULT '{}'::jsonb,
+    provider_id bigint NOT NULL,
+    provider_trainee_id text,
+    recommended_for_award_at timestamp,
+    record_source varchar,
+    region varchar,
+    reinstate_date date,
+    searchable tsvector,
+    sex integer,
+    slug citext NOT NULL,
+    slug_sent_to_trs_at timestamp(6),
+    start_academic_cycle_id bigint,
+    state integer DEFAULT 0,
+    study_mode integer,
+    submission_ready boolean DEFAULT false,
+    submitted_for_trn_at timestamp,
+    trainee_start_date date,
+    training_initiative integer,
+    training_partner_id bigint,
+    training_partner_not_applicable boolean DEFAULT false,
+    training_route integer,
+    trn varchar,
     updated_at timestamp(6) NOT NULL
 );
+CREATE INDEX index_trainees_on_apply_application_id ON trainees (apply_application_id);
+CREATE INDEX index_trainees_on_course_allocation_subject_id ON trainees (course_allocation_subject_id);
+CREATE INDEX index_trainees_on_course_uuid ON trainees (course_uuid);
 CREATE INDEX index_trainees_on_disability_disclosure ON trainees (disability_disclosure);
 CREATE INDEX index_trainees_on_discarded_at__record_source__provider__state ON trainees (discarded_at, record_source, provider_id, state);
 CREATE INDEX index_trainees_on_discarded_at ON trainees (discarded_at);
+CREATE INDEX index_trainees_on_diversity_disclosure ON trainees (diversity_disclosure);
+CREATE INDEX index_trainees_on_dttp_id ON trainees (dttp_id);
 CREATE INDEX index_trainees_on_employing_school_id ON trainees (employing_school_id);
 CREATE INDEX index_trainees_on_end_academic_cycle_id ON trainees (end_academic_cycle_id);
 CREATE INDEX index_trainees_on_ethnic_group ON trainees (ethnic_group);
 CREATE INDEX index_trainees_on_hesa_id ON trainees (hesa_id);
+CREATE INDEX index_trainees_on_placement_detail ON trainees (placement_detail);
 CREATE INDEX index_trainees_on_progress ON trainees USING gin (progress);
 CREATE INDEX index_trainees_on_provider_id ON trainees (provider_id);
+CREATE INDEX index_trainees_on_searchable ON trainees USING gin (searchable);
 CREATE INDEX index_trainees_on_sex ON trainees (sex);
 CREATE UNIQUE INDEX index_trainees_on_slug ON trainees (slug);
 CREATE INDEX index_trainees_on_start_academic_cycle_id ON trainees (start_academic_cycle_id);
@@ -164,14 +219,14 @@ CREATE INDEX index_trainees_on_trn ON trainees (trn);
 -- rather than deleting it, so a live trainee can have discarded withdrawals.
 CREATE TABLE trainee_withdrawals (
     id bigserial PRIMARY KEY,
-    trainee_id bigint NOT NULL,
-    date date,
-    trigger trigger_type,
-    future_interest future_interest_type,
     another_reason varchar,
-    safeguarding_concern_reasons varchar,
-    discarded_at timestamp(6),
     created_at timestamp(6) NOT NULL,
+    date date,
+    discarded_at timestamp(6),
+    future_interest future_interest_type,
+    safeguarding_concern_reasons varchar,
+    trainee_id bigint NOT NULL,
+    trigger trigger_type,
     updated_at timestamp(6) NOT NULL
 );
 CREATE INDEX index_trainee_withdrawals_on_discarded_at ON trainee_withdrawals (discarded_at);
@@ -181,26 +236,51 @@ CREATE INDEX index_trainee_withdrawals_on_trainee_id ON trainee_withdrawals (tra
 -- (the legacy relation, trainee_withdrawal_id NULL).
 CREATE TABLE trainee_withdrawal_reasons (
     id bigserial PRIMARY KEY,
+    created_at timestamp(6) NOT NULL,
     trainee_id bigint,
     trainee_withdrawal_id bigint,
-    withdrawal_reason_id bigint NOT NULL,
-    created_at timestamp(6) NOT NULL,
-    updated_at timestamp(6) NOT NULL
+    updated_at timestamp(6) NOT NULL,
+    withdrawal_reason_id bigint NOT NULL
 );
 CREATE UNIQUE INDEX uniq_idx_trainee_withdawal_reasons ON trainee_withdrawal_reasons (trainee_id, withdrawal_reason_id);
 CREATE INDEX index_trainee_withdrawal_reasons_on_trainee_id ON trainee_withdrawal_reasons (trainee_id);
 CREATE UNIQUE INDEX uniq_idx_trainee_withdrawal_id_withdrawal_reason_id ON trainee_withdrawal_reasons (trainee_withdrawal_id, withdrawal_reason_id);
 CREATE INDEX index_trainee_withdrawal_reasons_on_withdrawal_reason_id ON trainee_withdrawal_reasons (withdrawal_reason_id);
 
-ALTER TABLE trainees ADD CONSTRAINT fk_trainees_providers FOREIGN KEY (provider_id) REFERENCES providers (id);
-ALTER TABLE trainees ADD CONSTRAINT fk_trainees_start_academic_cycle FOREIGN KEY (start_academic_cycle_id) REFERENCES academic_cycles (id);
-ALTER TABLE trainees ADD CONSTRAINT fk_trainees_end_academic_cycle FOREIGN KEY (end_academic_cycle_id) REFERENCES academic_cycles (id);
-ALTER TABLE trainees ADD CONSTRAINT fk_trainees_employing_school FOREIGN KEY (employing_school_id) REFERENCES schools (id);
-ALTER TABLE trainees ADD CONSTRAINT fk_trainees_training_partner FOREIGN KEY (training_partner_id) REFERENCES schools (id);
-ALTER TABLE trainee_withdrawals ADD CONSTRAINT fk_trainee_withdrawals_trainees FOREIGN KEY (trainee_id) REFERENCES trainees (id);
-ALTER TABLE trainee_withdrawal_reasons ADD CONSTRAINT fk_trainee_withdrawal_reasons_trainees FOREIGN KEY (trainee_id) REFERENCES trainees (id);
-ALTER TABLE trainee_withdrawal_reasons ADD CONSTRAINT fk_trainee_withdrawal_reasons_withdrawals FOREIGN KEY (trainee_withdrawal_id) REFERENCES trainee_withdrawals (id);
-ALTER TABLE trainee_withdrawal_reasons ADD CONSTRAINT fk_trainee_withdrawal_reasons_reasons FOREIGN KEY (withdrawal_reason_id) REFERENCES withdrawal_reasons (id);
+CREATE TABLE audits (
+    id bigserial PRIMARY KEY,
+    action varchar,
+    associated_id integer,
+    associated_type varchar,
+    auditable_id integer,
+    auditable_type varchar,
+    audited_changes jsonb,
+    comment varchar,
+    created_at timestamp,
+    remote_address varchar,
+    request_uuid varchar,
+    user_id integer,
+    user_type varchar,
+    username varchar,
+    version integer DEFAULT 0
+);
+CREATE INDEX associated_index ON audits (associated_type, associated_id);
+CREATE INDEX auditable_index ON audits (auditable_type, auditable_id, version);
+CREATE INDEX index_audits_on_created_at ON audits (created_at);
+CREATE INDEX index_audits_on_request_uuid ON audits (request_uuid);
+CREATE INDEX user_index ON audits (user_id, user_type);
+
+ALTER TABLE trainee_withdrawal_reasons ADD FOREIGN KEY (trainee_withdrawal_id) REFERENCES trainee_withdrawals (id);
+ALTER TABLE trainee_withdrawal_reasons ADD FOREIGN KEY (trainee_id) REFERENCES trainees (id);
+ALTER TABLE trainee_withdrawal_reasons ADD FOREIGN KEY (withdrawal_reason_id) REFERENCES withdrawal_reasons (id);
+ALTER TABLE trainee_withdrawals ADD FOREIGN KEY (trainee_id) REFERENCES trainees (id);
+ALTER TABLE trainees ADD FOREIGN KEY (end_academic_cycle_id) REFERENCES academic_cycles (id);
+ALTER TABLE trainees ADD FOREIGN KEY (start_academic_cycle_id) REFERENCES academic_cycles (id);
+ALTER TABLE trainees ADD FOREIGN KEY (provider_id) REFERENCES providers (id);
+ALTER TABLE trainees ADD FOREIGN KEY (employing_school_id) REFERENCES schools (id);
+ALTER TABLE trainees ADD FOREIGN KEY (training_partner_id) REFERENCES training_partners (id);
+ALTER TABLE training_partners ADD FOREIGN KEY (provider_id) REFERENCES providers (id);
+ALTER TABLE training_partners ADD FOREIGN KEY (school_id) REFERENCES schools (id);
 
 -- Reference data -----------------------------------------------------------
 

@@ -1,0 +1,1 @@
+ALTER TABLE nightshift.runs DROP COLUMN IF EXISTS additions;
