@@ -25,6 +25,8 @@ func TestPreflightRefusesAMismatchedSourceBeforeAnyStep(t *testing.T) {
 			[]string{"column samples.code is text", "expects int4"}},
 		{"narrowed column", "ALTER TABLE samples ALTER COLUMN id TYPE numeric",
 			[]string{"column samples.id is numeric", "expects int8"}},
+		{"widened numeric", "ALTER TABLE samples ALTER COLUMN amount TYPE numeric(40,10)",
+			[]string{"column samples.amount is numeric(40,10), entity samples expects numeric(38,9)"}},
 		{"old schema", "DELETE FROM schema_migrations",
 			[]string{"schema version (none) is older than 20240101000000"}},
 		{"missing table", "ALTER TABLE samples RENAME TO samples_old",
@@ -72,6 +74,8 @@ func TestPreflightPassesAdditionsAndCompatibleChanges(t *testing.T) {
 	_, err := b.src.Exec(ctx, `ALTER TABLE samples ADD COLUMN new_thing text;
 		ALTER TABLE samples ALTER COLUMN small TYPE smallint;
 		ALTER TABLE samples ALTER COLUMN ratio TYPE real;
+		UPDATE samples SET amount = NULL;
+		ALTER TABLE samples ALTER COLUMN amount TYPE numeric(12,2);
 		CREATE TABLE brand_new (id int)`)
 	require.NoError(t, err)
 
@@ -92,6 +96,7 @@ func TestPreflightPassesAdditionsAndCompatibleChanges(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{
 		"source src: column samples.ratio is float4 instead of float8; it still converts losslessly",
+		"source src: column samples.amount is numeric(12,2) instead of numeric(38,9); it still converts losslessly",
 		"source src: column samples.new_thing (text) is new and not in contract samples",
 	}, got)
 }

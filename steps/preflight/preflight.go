@@ -149,7 +149,7 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 	rows, err := q.Query(ctx, `
 		SELECT c.relname::text, a.attname::text,
 		       (CASE WHEN t.typtype = 'd' THEN b.typname ELSE t.typname END)::text,
-		       has_column_privilege(c.oid, a.attnum, 'SELECT'), NOT a.attnotnull
+		       has_column_privilege(c.oid, a.attnum, 'SELECT'), NOT a.attnotnull, a.atttypmod
 		FROM pg_catalog.pg_class c
 		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -163,11 +163,13 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 	live := map[string]map[string]string{} // table → column → type name
 	readable := map[string]bool{}          // table.column → SELECT granted
 	nullable := map[string]bool{}          // table.column → NULL allowed
+	typmod := map[string]int32{}           // table.column → the type's modifier (numeric's precision and scale)
 	var order []string                     // table.column in source order, for stable reports
 	for rows.Next() {
 		var table, column, udt string
 		var granted, null bool
-		if err := rows.Scan(&table, &column, &udt, &granted, &null); err != nil {
+		var mod int32
+		if err := rows.Scan(&table, &column, &udt, &granted, &null, &mod); err != nil {
 			return res, fmt.Errorf("preflight %s: %w", source, err)
 		}
 		if live[table] == nil {
@@ -176,6 +178,7 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 		live[table][column] = udt
 		readable[table+"."+column] = granted
 		nullable[table+"."+column] = null
+		typmod[table+"."+column] = mod
 		order = append(order, table+"."+column)
 	}
 	if err := rows.Err(); err != nil {
@@ -214,6 +217,12 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 				f.Kind = NoPrivilege
 			case !col.Nullable && nullable[c.Table+"."+name]:
 				f.Kind = MadeNullable
+			case col.Type == schemas.Numeric && found == "numeric" && numericDiffers(typmod[c.Table+"."+name], col):
+				f.Expected, f.Found = fmt.Sprintf("numeric(%d,%d)", col.Precision, col.Scale), numericType(typmod[c.Table+"."+name])
+				f.Kind = TypeChanged
+				if numericFits(typmod[c.Table+"."+name], col) {
+					f.Kind = Compatible
+				}
 			case found == col.SourceType:
 				continue
 			case converts(found, col.Type):
@@ -330,4 +339,36 @@ func Readers(contracts []*schemas.Contract, source string) []*schemas.Contract {
 func ignored(c *schemas.Contract, column string) bool {
 	_, ok := c.Ignored[column]
 	return ok
+}
+
+// A numeric column's type modifier holds its precision and scale; -1 is a
+// numeric without them, whose values the contract's precision and scale
+// bound (the rest are quarantined).
+func numericPrecisionScale(typmod int32) (precision, scale int, ok bool) {
+	if typmod < 4 {
+		return 0, 0, false
+	}
+	return int((typmod - 4) >> 16 & 0xffff), int((typmod - 4) & 0xffff), true
+}
+
+// numericDiffers says whether a constrained source numeric has another
+// precision or scale than the contract's.
+func numericDiffers(typmod int32, col schemas.Column) bool {
+	p, s, ok := numericPrecisionScale(typmod)
+	return ok && (p != col.Precision || s != col.Scale)
+}
+
+// numericFits says whether every value the source column can hold fits the
+// contract's numeric: no more decimal places, no more integer digits. A
+// wider source would see its new values quarantined, so it is refused.
+func numericFits(typmod int32, col schemas.Column) bool {
+	p, s, ok := numericPrecisionScale(typmod)
+	return ok && s <= col.Scale && p-s <= col.Precision-col.Scale
+}
+
+func numericType(typmod int32) string {
+	if p, s, ok := numericPrecisionScale(typmod); ok {
+		return fmt.Sprintf("numeric(%d,%d)", p, s)
+	}
+	return "numeric"
 }
