@@ -179,10 +179,19 @@ func (r *Runner) carryOut(ctx context.Context, run *Run, p *Plan, rep *Report) (
 	rep.Propagating = true
 	results := r.Execute(ctx, run, p.Propagate)
 	rep.Results = mergeResults(rep.Results, results)
-	if status, err = RunStatus(results); status == StatusSucceeded {
-		rep.Propagated = true
+	if status, err = RunStatus(results); status != StatusSucceeded {
+		return status, err
 	}
-	return status, err
+	if p.AfterPropagate != nil {
+		if _, _, err := r.runStep(ctx, run, RunEntity, p.AfterPropagate); err != nil {
+			if ctx.Err() != nil {
+				return StatusAborted, err
+			}
+			return StatusFailed, err
+		}
+	}
+	rep.Propagated = true
+	return StatusSucceeded, nil
 }
 
 // mergeResults adds the results of a later phase to each entity's.

@@ -163,6 +163,8 @@ func changed(run *Run, rep Report) string {
 			bigquery = " BigQuery holds it too."
 		case len(reached) == 0:
 			bigquery = " BigQuery was not changed."
+		case len(missed) == 0:
+			bigquery = " BigQuery holds every entity's table, but the step that follows them (history, views, freshness) did not finish."
 		default:
 			bigquery = fmt.Sprintf(" BigQuery was updated for %s but still holds the previous data for %s.", names(reached), strings.Join(missed, ", "))
 		}

@@ -50,6 +50,12 @@ type Plan struct {
 	Stage     []Task
 	Publish   Step
 	Propagate []Task
+	// AfterPropagate, when set, runs once every Propagate task succeeded,
+	// as a step of the whole run (entity RunEntity): what needs all the
+	// run's entities in the secondary target at once (BigQuery's status
+	// history, views and freshness). The run has propagated only when it
+	// succeeded too.
+	AfterPropagate Step
 	// Discard throws away the staging of a run that will not publish,
 	// keeping only what a resume needs. It runs on a context that survives
 	// the run's cancellation.

@@ -116,6 +116,12 @@ type Column struct {
 	// the label, computed in the extract query; a code with no label reads
 	// unknown_<code>, so that a new code shows instead of vanishing.
 	Labels map[int]string
+	// References names the column this key points at, as "entity.column"
+	// (trainees.provider_id → "providers.id"), when that entity is under
+	// contract too: the generated LookML joins along it. It stays empty for
+	// a key into a table nightshift does not copy. Like the services'
+	// databases, nothing enforces it: a row may point at nothing.
+	References string
 
 	// labelled is set on the derived <name>_name column: the column whose
 	// labels it shows.
@@ -135,6 +141,12 @@ func (c Column) SourceColumn() string {
 		return c.Source
 	}
 	return c.Name
+}
+
+// Referenced splits References into the entity and the column the key
+// points at; ok is false when the column references nothing.
+func (c Column) Referenced() (entity, column string, ok bool) {
+	return strings.Cut(c.References, ".")
 }
 
 // Contract is everything nightshift promises about one entity.
@@ -171,6 +183,9 @@ type Contract struct {
 	// why, so that preflight reports only columns nobody has decided about
 	// yet and the data dictionary can say what was left out.
 	Ignored map[string]string
+	// BigQuery is how the entity's BigQuery table is partitioned and
+	// clustered (layout.go; the choices are in layouts.go).
+	BigQuery Layout
 }
 
 // Fields is every column the entity has in the warehouse, in order: the
@@ -206,6 +221,9 @@ func (c *Contract) Column(name string) (Column, bool) {
 }
 
 var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// reference is the form of Column.References: entity.column.
+var reference = regexp.MustCompile(`^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$`)
 
 // Validate reports every mistake in a contract at once, so that a broken
 // contract fails the tests and never reaches a run.
@@ -255,6 +273,9 @@ func (c *Contract) Validate() error {
 		if col.Type == Numeric && (col.Precision < 1 || col.Precision > 38 || col.Scale < 0 || col.Scale > col.Precision) {
 			bad("column %s needs a precision from 1 to 38 and a scale from 0 to its precision", col.Name)
 		}
+		if col.References != "" && !reference.MatchString(col.References) {
+			bad("column %s references %q, which is not entity.column", col.Name, col.References)
+		}
 		if len(col.Labels) > 0 {
 			if col.Type != Int16 && col.Type != Int32 && col.Type != Int64 {
 				bad("column %s has labels but is not an integer", col.Name)
@@ -290,6 +311,9 @@ func (c *Contract) Validate() error {
 		} else if col.Nullable {
 			bad("primary key column %s must not be nullable", k)
 		}
+	}
+	for _, msg := range c.BigQuery.validate(c) {
+		bad("%s", msg)
 	}
 	return errors.Join(errs...)
 }

@@ -36,7 +36,7 @@ var LeadProviderContracts = Contract{
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("contract"),
-		{Name: "active_lead_provider_id", SourceType: "int8", Type: Int64,
+		{Name: "active_lead_provider_id", SourceType: "int8", Type: Int64, References: "active_lead_providers.id",
 			Description: "The lead provider and contract period (cohort year) the contract is with (active_lead_providers.id)."},
 		{Name: "contract_type", SourceType: "contract_types", Type: Text, LowCardinality: true,
 			Description: "ecf (Early Career Framework: every declaration is paid through the banded fee structure) or ittecf_ectp " +
@@ -63,7 +63,7 @@ var BandedFeeStructures = Contract{
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("banded fee structure"),
-		{Name: "contract_id", SourceType: "int8", Type: Int64, Description: "The contract it prices (contracts.id)."},
+		{Name: "contract_id", SourceType: "int8", Type: Int64, References: "contracts.id", Description: "The contract it prices (contracts.id)."},
 		{Name: "recruitment_target", SourceType: "int4", Type: Int32,
 			Description: "Participants the lead provider is contracted to recruit; bands are filled in order up to it " +
 				"when the service fee is computed."},
@@ -102,7 +102,7 @@ var BandTerms = Contract{
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("band's terms"),
-		{Name: "banded_fee_structure_id", SourceType: "int8", Type: Int64,
+		{Name: "banded_fee_structure_id", SourceType: "int8", Type: Int64, References: "contract_banded_fee_structures.id",
 			Description: "The banded fee structure these terms belong to (contract_banded_fee_structures.id)."},
 		{Name: "band_id", SourceType: "int8", Type: Int64,
 			Description: "The band (active_lead_provider_bands.id, a table nightshift does not copy): one of the lead " +
@@ -130,7 +130,7 @@ var FlatRateFeeStructures = Contract{
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("flat-rate fee structure"),
-		{Name: "contract_id", SourceType: "int8", Type: Int64, Description: "The contract it prices (contracts.id)."},
+		{Name: "contract_id", SourceType: "int8", Type: Int64, References: "contracts.id", Description: "The contract it prices (contracts.id)."},
 		{Name: "recruitment_target", SourceType: "int4", Type: Int32, Description: "Mentors the lead provider is contracted to train."},
 		{Name: "fee_per_declaration", SourceType: "numeric", Type: Numeric, Precision: 12, Scale: 2,
 			Description: "Fee in pounds per mentor: half is paid for the mentor's started declaration and half for the completed one."},
@@ -152,7 +152,7 @@ var Statements = Contract{
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("statement"),
-		{Name: "contract_id", SourceType: "int8", Type: Int64, Description: "The contract the statement pays (contracts.id)."},
+		{Name: "contract_id", SourceType: "int8", Type: Int64, References: "contracts.id", Description: "The contract the statement pays (contracts.id)."},
 		{Name: "month", SourceType: "int4", Type: Int32, LowCardinality: true, Description: "Month of the statement, 1 to 12."},
 		{Name: "year", SourceType: "int4", Type: Int32, LowCardinality: true,
 			Description: "Calendar year of the statement (not the cohort year, which is the contract's)."},
@@ -185,7 +185,7 @@ var StatementAdjustments = Contract{
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("adjustment"),
-		{Name: "statement_id", SourceType: "int8", Type: Int64, Description: "The statement adjusted (statements.id)."},
+		{Name: "statement_id", SourceType: "int8", Type: Int64, References: "statements.id", Description: "The statement adjusted (statements.id)."},
 		{Name: "payment_type", SourceType: "varchar", Type: Text,
 			Description: "What the adjustment is for, as the finance team wrote it (free text, up to 500 characters)."},
 		// The source column is numeric without a precision: Rails stores

@@ -14,12 +14,12 @@ var rectPeriodIgnored = map[string]string{
 func atSchoolColumns(who string, extra ...Column) []Column {
 	return columns([]Column{
 		idColumn("period"),
-		{Name: "teacher_id", SourceType: "int8", Type: Int64, Description: "The " + who + " (teachers.id)."},
-		{Name: "school_id", SourceType: "int8", Type: Int64, Description: "The school (schools.id)."},
+		{Name: "teacher_id", SourceType: "int8", Type: Int64, References: "teachers.id", Description: "The " + who + " (teachers.id)."},
+		{Name: "school_id", SourceType: "int8", Type: Int64, References: "schools.id", Description: "The school (schools.id)."},
 	}, periodColumns("spell at the school"), []Column{
 		{Name: "email", SourceType: "citext", Type: Text, Nullable: true, PII: PIIPersonal, Description: "The " + who + "'s email at the school (may be a generic address)."},
 	}, extra, []Column{
-		{Name: "reported_leaving_by_school_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "School that reported the " + who + " leaving (schools.id)."},
+		{Name: "reported_leaving_by_school_id", SourceType: "int8", Type: Int64, References: "schools.id", Nullable: true, Description: "School that reported the " + who + " leaving (schools.id)."},
 	}, provenanceColumns(), timestampColumns("period"))
 }
 
@@ -35,7 +35,7 @@ var ECTAtSchoolPeriods = Contract{
 	Ignored:          rectPeriodIgnored,
 	Columns: atSchoolColumns("ECT",
 		Column{Name: "working_pattern", SourceType: "working_pattern", Type: Text, Nullable: true, LowCardinality: true, Description: "part_time or full_time."},
-		Column{Name: "school_reported_appropriate_body_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "Appropriate body the school reported (appropriate_body_periods.id)."},
+		Column{Name: "school_reported_appropriate_body_id", SourceType: "int8", Type: Int64, References: "appropriate_body_periods.id", Nullable: true, Description: "Appropriate body the school reported (appropriate_body_periods.id)."},
 	),
 }
 
@@ -64,8 +64,8 @@ var MentorshipPeriods = Contract{
 	Ignored:          rectPeriodIgnored,
 	Columns: columns([]Column{
 		idColumn("period"),
-		{Name: "ect_at_school_period_id", SourceType: "int8", Type: Int64, Description: "The ECT's spell at the school (ect_at_school_periods.id)."},
-		{Name: "mentor_at_school_period_id", SourceType: "int8", Type: Int64, Description: "The mentor's spell at the school (mentor_at_school_periods.id)."},
+		{Name: "ect_at_school_period_id", SourceType: "int8", Type: Int64, References: "ect_at_school_periods.id", Description: "The ECT's spell at the school (ect_at_school_periods.id)."},
+		{Name: "mentor_at_school_period_id", SourceType: "int8", Type: Int64, References: "mentor_at_school_periods.id", Description: "The mentor's spell at the school (mentor_at_school_periods.id)."},
 	}, periodColumns("mentorship"), provenanceColumns(), timestampColumns("period")),
 }
 
@@ -84,8 +84,8 @@ var InductionPeriods = Contract{
 	Ignored:          rectPeriodIgnored,
 	Columns: columns([]Column{
 		idColumn("period"),
-		{Name: "teacher_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The teacher (teachers.id); NULL on a few orphaned rows the database allows."},
-		{Name: "appropriate_body_period_id", SourceType: "int8", Type: Int64, LowCardinality: true, Description: "The appropriate body overseeing the induction (appropriate_body_periods.id)."},
+		{Name: "teacher_id", SourceType: "int8", Type: Int64, References: "teachers.id", Nullable: true, Description: "The teacher (teachers.id); NULL on a few orphaned rows the database allows."},
+		{Name: "appropriate_body_period_id", SourceType: "int8", Type: Int64, References: "appropriate_body_periods.id", LowCardinality: true, Description: "The appropriate body overseeing the induction (appropriate_body_periods.id)."},
 	}, periodColumns("induction period"), []Column{
 		{Name: "induction_programme", SourceType: "induction_programme", Type: Text, LowCardinality: true,
 			Description: "Programme as recorded: fip (provider-led), cip or diy (school-led), unknown or pre_september_2021."},
@@ -113,10 +113,10 @@ var TrainingPeriods = Contract{
 	Ignored:          rectPeriodIgnored,
 	Columns: columns([]Column{
 		idColumn("period"),
-		{Name: "ect_at_school_period_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The ECT's spell at the school, for ECT training (ect_at_school_periods.id)."},
-		{Name: "mentor_at_school_period_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The mentor's spell at the school, for mentor training (mentor_at_school_periods.id)."},
-		{Name: "school_partnership_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The school's partnership with a lead provider and delivery partner (school_partnerships.id); NULL for school-led training and while only an expression of interest."},
-		{Name: "expression_of_interest_id", SourceType: "int8", Type: Int64, Nullable: true, LowCardinality: true, Description: "Lead provider the school expressed interest in (active_lead_providers.id)."},
+		{Name: "ect_at_school_period_id", SourceType: "int8", Type: Int64, References: "ect_at_school_periods.id", Nullable: true, Description: "The ECT's spell at the school, for ECT training (ect_at_school_periods.id)."},
+		{Name: "mentor_at_school_period_id", SourceType: "int8", Type: Int64, References: "mentor_at_school_periods.id", Nullable: true, Description: "The mentor's spell at the school, for mentor training (mentor_at_school_periods.id)."},
+		{Name: "school_partnership_id", SourceType: "int8", Type: Int64, References: "school_partnerships.id", Nullable: true, Description: "The school's partnership with a lead provider and delivery partner (school_partnerships.id); NULL for school-led training and while only an expression of interest."},
+		{Name: "expression_of_interest_id", SourceType: "int8", Type: Int64, References: "active_lead_providers.id", Nullable: true, LowCardinality: true, Description: "Lead provider the school expressed interest in (active_lead_providers.id)."},
 		{Name: "schedule_id", SourceType: "int8", Type: Int64, Nullable: true, LowCardinality: true, Description: "Payment schedule of milestones the lead provider declares against (schedules.id); provider-led only, NULL for school-led."},
 		{Name: "training_programme", SourceType: "training_programme", Type: Text, LowCardinality: true, Description: "provider_led or school_led."},
 	}, periodColumns("training"), []Column{
@@ -148,16 +148,16 @@ var Declarations = Contract{
 	Columns: columns([]Column{
 		idColumn("declaration"),
 		{Name: "api_id", SourceType: "uuid", Type: UUID, Description: "The declaration's id in the lead provider API."},
-		{Name: "training_period_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The training declared for (training_periods.id); required by the service, nullable in the database."},
-		{Name: "mentorship_period_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The ECT's mentorship at the time (mentorship_periods.id); ECT declarations only."},
-		{Name: "delivery_partner_when_created_id", SourceType: "int8", Type: Int64, Description: "Delivery partner at the time of the declaration (delivery_partners.id)."},
+		{Name: "training_period_id", SourceType: "int8", Type: Int64, References: "training_periods.id", Nullable: true, Description: "The training declared for (training_periods.id); required by the service, nullable in the database."},
+		{Name: "mentorship_period_id", SourceType: "int8", Type: Int64, References: "mentorship_periods.id", Nullable: true, Description: "The ECT's mentorship at the time (mentorship_periods.id); ECT declarations only."},
+		{Name: "delivery_partner_when_created_id", SourceType: "int8", Type: Int64, References: "delivery_partners.id", Description: "Delivery partner at the time of the declaration (delivery_partners.id)."},
 		{Name: "declaration_type", SourceType: "declaration_types", Type: Text, LowCardinality: true, Description: "Milestone declared: started, retained-1..4, completed or extended-1..3."},
 		{Name: "declaration_date", SourceType: "timestamp", Type: Timestamp, Description: "When the milestone was reached, per the lead provider (UTC)."},
 		{Name: "evidence_type", SourceType: "evidence_types", Type: Text, Nullable: true, LowCardinality: true, Description: "Evidence held, e.g. training-event-attended or 75-percent-engagement-met."},
 		{Name: "payment_status", SourceType: "declaration_payment_statuses", Type: Text, LowCardinality: true, Description: "Payment status: no_payment (shown as submitted in the API), eligible, payable, paid or voided."},
 		{Name: "clawback_status", SourceType: "declaration_clawback_statuses", Type: Text, LowCardinality: true, Description: "Clawback status of a paid declaration: no_clawback, awaiting_clawback or clawed_back."},
-		{Name: "payment_statement_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "Payment statement the declaration is or was paid on (statements.id); NULL until it is assigned one."},
-		{Name: "clawback_statement_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "Statement the declaration is clawed back on (statements.id); NULL unless clawed back."},
+		{Name: "payment_statement_id", SourceType: "int8", Type: Int64, References: "statements.id", Nullable: true, Description: "Payment statement the declaration is or was paid on (statements.id); NULL until it is assigned one."},
+		{Name: "clawback_statement_id", SourceType: "int8", Type: Int64, References: "statements.id", Nullable: true, Description: "Statement the declaration is clawed back on (statements.id); NULL unless clawed back."},
 		{Name: "pupil_premium_uplift", SourceType: "bool", Type: Bool, Description: "Whether a pupil premium uplift applies."},
 		{Name: "sparsity_uplift", SourceType: "bool", Type: Bool, Description: "Whether a sparsity uplift applies."},
 		{Name: "voided_by_user_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "DfE staff user who voided the declaration by hand (users.id); NULL otherwise."},

@@ -50,7 +50,7 @@ var AppropriateBodyPeriods = Contract{
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("appropriate body period"),
-		{Name: "appropriate_body_id", SourceType: "int8", Type: Int64, Nullable: true,
+		{Name: "appropriate_body_id", SourceType: "int8", Type: Int64, References: "appropriate_bodies.id", Nullable: true,
 			Description: "The appropriate body this is a period of (appropriate_bodies.id); NULL for legacy bodies imported from DQT."},
 		{Name: "name", SourceType: "varchar", Type: Text, Description: "The appropriate body's name during the period."},
 		{Name: "body_type", SourceType: "appropriate_body_type", Type: Text, Nullable: true, LowCardinality: true,
@@ -75,7 +75,7 @@ var ActiveLeadProviders = Contract{
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("contracted lead provider for the year"),
-		{Name: "lead_provider_id", SourceType: "int8", Type: Int64, LowCardinality: true, Description: "The lead provider (lead_providers.id)."},
+		{Name: "lead_provider_id", SourceType: "int8", Type: Int64, References: "lead_providers.id", LowCardinality: true, Description: "The lead provider (lead_providers.id)."},
 		{Name: "contract_period_year", SourceType: "int8", Type: Int64, LowCardinality: true,
 			Description: "The contract period (cohort) year, e.g. 2025 for the cohort starting in autumn 2025; a contract period runs June to May (contract_periods.year)."},
 	}, timestampColumns("row")),
@@ -95,9 +95,9 @@ var LeadProviderDeliveryPartnerships = Contract{
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("pairing of a lead provider and a delivery partner"),
-		{Name: "active_lead_provider_id", SourceType: "int8", Type: Int64,
+		{Name: "active_lead_provider_id", SourceType: "int8", Type: Int64, References: "active_lead_providers.id",
 			Description: "The lead provider in a contract period (active_lead_providers.id)."},
-		{Name: "delivery_partner_id", SourceType: "int8", Type: Int64, Description: "The delivery partner (delivery_partners.id)."},
+		{Name: "delivery_partner_id", SourceType: "int8", Type: Int64, References: "delivery_partners.id", Description: "The delivery partner (delivery_partners.id)."},
 		{Name: "ecf_id", SourceType: "uuid", Type: UUID, Nullable: true,
 			Description: "Id of the same provider relationship in the previous service (ECF1), for pairings migrated from it; NULL for pairings made since."},
 	}, timestampColumns("pairing")),
@@ -118,8 +118,8 @@ var SchoolPartnerships = Contract{
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("school partnership"),
-		{Name: "school_id", SourceType: "int8", Type: Int64, Description: "The school (schools.id)."},
-		{Name: "lead_provider_delivery_partnership_id", SourceType: "int8", Type: Int64,
+		{Name: "school_id", SourceType: "int8", Type: Int64, References: "schools.id", Description: "The school (schools.id)."},
+		{Name: "lead_provider_delivery_partnership_id", SourceType: "int8", Type: Int64, References: "lead_provider_delivery_partnerships.id",
 			Description: "The lead provider and delivery partner the school works with, for one contract period (lead_provider_delivery_partnerships.id)."},
 		{Name: "api_id", SourceType: "uuid", Type: UUID, Description: "The partnership's id in the lead provider API."},
 		{Name: "api_updated_at", SourceType: "timestamp", Type: Timestamp, Nullable: true,

@@ -52,7 +52,7 @@ var TraineeWithdrawals = Contract{
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("withdrawal"),
-		{Name: "trainee_id", SourceType: "int8", Type: Int64, Description: "The trainee withdrawn (trainees.id)."},
+		{Name: "trainee_id", SourceType: "int8", Type: Int64, References: "trainees.id", Description: "The trainee withdrawn (trainees.id)."},
 		{Name: "date", SourceType: "date", Type: Date, Nullable: true, Description: "Date the trainee left the training; NULL on some legacy withdrawals."},
 		{Name: "trigger", SourceType: "trigger_type", Type: Text, Nullable: true, LowCardinality: true,
 			Description: "Who decided the withdrawal: provider or trainee (decides which reasons were offered)."},
@@ -76,9 +76,9 @@ var TraineeWithdrawalReasons = Contract{
 	Mode:             Full,
 	Columns: columns([]Column{
 		idColumn("link"),
-		{Name: "trainee_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The trainee, on legacy rows (trainees.id)."},
-		{Name: "trainee_withdrawal_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The withdrawal (trainee_withdrawals.id); NULL on legacy rows."},
-		{Name: "withdrawal_reason_id", SourceType: "int8", Type: Int64, LowCardinality: true, Description: "The reason (withdrawal_reasons.id)."},
+		{Name: "trainee_id", SourceType: "int8", Type: Int64, References: "trainees.id", Nullable: true, Description: "The trainee, on legacy rows (trainees.id)."},
+		{Name: "trainee_withdrawal_id", SourceType: "int8", Type: Int64, References: "trainee_withdrawals.id", Nullable: true, Description: "The withdrawal (trainee_withdrawals.id); NULL on legacy rows."},
+		{Name: "withdrawal_reason_id", SourceType: "int8", Type: Int64, References: "withdrawal_reasons.id", LowCardinality: true, Description: "The reason (withdrawal_reasons.id)."},
 	}, timestampColumns("link")),
 }
 
@@ -114,7 +114,7 @@ var TrainingPartners = Contract{
 		{Name: "name", SourceType: "varchar", Type: Text, Nullable: true, Description: "The partner's name."},
 		{Name: "record_type", SourceType: "varchar", Type: Text, LowCardinality: true, Description: "What the partner is: school or hei."},
 		{Name: "school_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The school, when the partner is one (Register's schools.id)."},
-		{Name: "provider_id", SourceType: "int8", Type: Int64, Nullable: true, Description: "The provider, when the partner is a higher education institution (providers.id)."},
+		{Name: "provider_id", SourceType: "int8", Type: Int64, References: "providers.id", Nullable: true, Description: "The provider, when the partner is a higher education institution (providers.id)."},
 		{Name: "urn", SourceType: "citext", Type: Text, Nullable: true, Description: "The school's unique reference number (GIAS)."},
 		{Name: "ukprn", SourceType: "citext", Type: Text, Nullable: true, Description: "UK Provider Reference Number of a higher education institution."},
 		{Name: "discarded_at", SourceType: "timestamp", Type: Timestamp, Nullable: true, Description: "When the partner was soft-deleted (UTC); trainees may still point to it."},

@@ -111,6 +111,27 @@ func (c *Contract) SelectSQL() string {
 	return b.String()
 }
 
+// WarehouseSelectSQL reads the entity back out of its warehouse table
+// (schema.table), every field in the extract's order and wire types, so
+// that the extractor can stream a published table as it streams a source:
+// the warehouse's timestamptz comes back as the UTC timestamp it was.
+func (c *Contract) WarehouseSelectSQL(schema, table string) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, col := range c.Fields() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if col.Type == Timestamp {
+			fmt.Fprintf(&b, "(%s AT TIME ZONE 'UTC') AS %s", quote(col.Name), quote(col.Name))
+			continue
+		}
+		fmt.Fprintf(&b, "%s::%s AS %s", quote(col.Name), col.Type.sourceCast(), quote(col.Name))
+	}
+	fmt.Fprintf(&b, " FROM %s", quote(schema, table))
+	return b.String()
+}
+
 // labelSQL maps an integer enum to its labels, in code order so that the
 // query text is the same on every run.
 func labelSQL(col Column) string {

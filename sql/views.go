@@ -22,12 +22,21 @@ type View struct {
 	// on even when that table is renamed to <entity>__previous.
 	DependsOn []string
 	SQL       string
+	// Description is the view's COMMENT in the warehouse and its
+	// description in BigQuery.
+	Description string
+	// Query is the view's SELECT as a template (see Dialect), that SQL is
+	// rendered from for PostgreSQL and BigQuery's view from (Render). A
+	// view without one is the warehouse's only.
+	Query string
 }
 
 const dependsPrefix = "-- depends on:"
 
 // Views returns the analyst views, sorted by name. Each file
-// views/<name>.sql starts with a "-- depends on: a, b" line.
+// views/<name>.sql starts with a "-- depends on: a, b" line and a
+// "-- description: …" line, then the view's SELECT as a template
+// (parseView).
 func Views() ([]View, error) {
 	entries, err := fs.Glob(viewFiles, "views/*.sql")
 	if err != nil {
@@ -43,12 +52,12 @@ func Views() ([]View, error) {
 		if !strings.HasPrefix(first, dependsPrefix) {
 			return nil, fmt.Errorf("%s: the first line must be %q followed by the entities it reads", path, dependsPrefix)
 		}
-		var deps []string
-		for _, d := range strings.Split(strings.TrimPrefix(first, dependsPrefix), ",") {
-			deps = append(deps, strings.TrimSpace(d))
-		}
 		name := strings.TrimSuffix(strings.TrimPrefix(path, "views/"), ".sql")
-		out = append(out, View{Name: name, DependsOn: deps, SQL: string(body)})
+		v, err := parseView(path, name, string(body))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	slices.SortFunc(out, func(a, b View) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

@@ -134,9 +134,14 @@ func BackfillPlan(runID int64, d Deps, c *schemas.Contract, b Backfill, chunks [
 		task.Steps = append(task.Steps, &chunkStep{runID: runID, d: d, c: c, backfill: b, chunk: ch, progress: progress})
 	}
 	task.Steps = append(task.Steps, &mergeStep{e: e, window: backfillWindow(c, b, math.MinInt64, math.MaxInt64)})
+	var propagate []pipeline.Task
+	if d.BigQuery != nil {
+		propagate = append(propagate, pipeline.Task{Entity: c.Entity, Steps: []pipeline.Step{&backfillBigQueryStep{e: e, backfill: b}}})
+	}
 	return &pipeline.Plan{
-		Stage:   []pipeline.Task{task},
-		Publish: &publishStep{runID: runID, deps: d, entities: []*entity{e}, drop: []string{loadwarehouse.BackfillTable(c.Entity)}},
+		Propagate: propagate,
+		Stage:     []pipeline.Task{task},
+		Publish:   &publishStep{runID: runID, deps: d, entities: []*entity{e}, drop: []string{loadwarehouse.BackfillTable(c.Entity)}},
 		// The chunks gathered so far are kept, so that a retry resumes;
 		// only the merged table goes.
 		Discard: func(ctx context.Context) { e.load().DropStaging(ctx) },

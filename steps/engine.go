@@ -45,8 +45,20 @@ func Contracts(spec pipeline.Spec) ([]*schemas.Contract, error) {
 	return out, nil
 }
 
-// Planner plans a run of spec.
+// Planner plans a run of spec; one that reaches BigQuery ends with the
+// step that brings the rest of BigQuery level (withFinishBigQuery).
 func (e *Engine) Planner(spec pipeline.Spec) pipeline.Planner {
+	plan := e.planner(spec)
+	return func(ctx context.Context, run *pipeline.Run) (*pipeline.Plan, error) {
+		p, err := plan(ctx, run)
+		if err == nil {
+			e.withFinishBigQuery(p, run, spec)
+		}
+		return p, err
+	}
+}
+
+func (e *Engine) planner(spec pipeline.Spec) pipeline.Planner {
 	return func(ctx context.Context, run *pipeline.Run) (*pipeline.Plan, error) {
 		contracts, err := Contracts(spec)
 		if err != nil {
@@ -249,6 +261,17 @@ func (e *Engine) propagate(ctx context.Context, spec pipeline.Spec, contracts []
 			p.Propagate = append(p.Propagate, pipeline.Task{Entity: c.Entity, Steps: []pipeline.Step{
 				&restoreBigQueryStep{d: e.Deps, entity: c.Entity, runID: data.ID, restored: restored},
 			}})
+		}
+		return p, nil
+	}
+	if data.Spec.Kind == pipeline.KindBackfill {
+		b, err := Window(data.Spec)
+		if err != nil {
+			return nil, pipeline.MarkPermanent(err)
+		}
+		for _, c := range contracts {
+			en := &entity{runID: data.ID, deps: e.Deps, contract: c}
+			p.Propagate = append(p.Propagate, pipeline.Task{Entity: c.Entity, Steps: []pipeline.Step{&backfillBigQueryStep{e: en, backfill: b}}})
 		}
 		return p, nil
 	}

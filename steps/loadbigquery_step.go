@@ -25,6 +25,12 @@ type LoadedBigQuery struct {
 	KeptPrevious bool   `json:"kept_previous"`
 	DailyTable   string `json:"daily_table,omitempty"`
 	DailyRows    int64  `json:"daily_rows,omitempty"`
+	// Withheld is the statuses left out, as the warehouse's publish left
+	// them out, because the rows they describe are quarantined.
+	Withheld int64 `json:"withheld,omitempty"`
+	// Reclustered names the tables whose clustering the load changed to
+	// the contract's.
+	Reclustered []string `json:"reclustered,omitempty"`
 }
 
 func (s *loadBigQueryStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
@@ -32,15 +38,26 @@ func (s *loadBigQueryStep) Run(ctx context.Context, _ int) (pipeline.Outcome, er
 	if e.out.File.Path == "" {
 		return pipeline.Outcome{}, pipeline.MarkPermanent(errNoExtract)
 	}
+	// The statuses the warehouse withheld are left out here too
+	// (bigquery_parity.go).
+	file, withheld, removeFile, err := bigQueryFile(ctx, e)
+	if err != nil {
+		return pipeline.Outcome{}, err
+	}
+	defer removeFile()
 	load := loadbigquery.Load{
-		Target: *e.deps.BigQuery, Contract: e.contract, File: e.out.File, RunID: e.runID,
+		Target: *e.deps.BigQuery, Contract: e.contract, File: file, RunID: e.runID,
 		BatchSize: e.deps.BatchSize, Mem: e.deps.Mem,
 	}
 	res, err := load.Run(ctx)
 	if err != nil {
 		return pipeline.Outcome{}, err
 	}
-	out := LoadedBigQuery{Dataset: e.deps.BigQuery.Dataset, Table: e.contract.Entity, Job: res.JobID, KeptPrevious: res.KeptPrevious}
+	if err := recordBigQueryLoad(ctx, e.deps.Warehouse, e.contract.Entity, e.runID, res); err != nil {
+		return pipeline.Outcome{}, err
+	}
+	out := LoadedBigQuery{Dataset: e.deps.BigQuery.Dataset, Table: e.contract.Entity, Job: res.JobID, KeptPrevious: res.KeptPrevious, Reclustered: res.Reclustered}
+	out.Withheld = withheld
 	if e.contract.History {
 		// Statuses also keep their day in <entity>_daily: BigQuery's view
 		// of the history, one partition per day, replaced on a re-run.

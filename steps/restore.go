@@ -90,5 +90,8 @@ func (s *restoreBigQueryStep) Run(ctx context.Context, _ int) (pipeline.Outcome,
 	if err := loadbigquery.Restore(ctx, *s.d.BigQuery, s.entity, res.From, s.runID); err != nil {
 		return pipeline.Outcome{}, err
 	}
+	if err := recordBigQueryRestore(ctx, s.d.Warehouse, s.entity, res.From, s.runID); err != nil {
+		return pipeline.Outcome{}, err
+	}
 	return pipeline.Outcome{Rows: res.Rows, Detail: map[string]any{"dataset": s.d.BigQuery.Dataset, "table": s.entity, "from": res.From}}, nil
 }

@@ -126,6 +126,14 @@ func TestBigQueryDropPolicyLeavesPIIOut(t *testing.T) {
 			require.Equal(t, schemas.PIINone, col.PII, "%s.%s must not reach BigQuery", entity, f.Name)
 		}
 	}
+	// The run ledger's started_by names a person: left out too.
+	ledger, ok := fake.Table("analytics", "teacher_training", "nightshift_runs")
+	require.True(t, ok)
+	require.Len(t, ledger.Rows, 1)
+	for _, f := range ledger.Meta.Schema.Fields {
+		require.NotEqual(t, "started_by", f.Name)
+	}
+	require.NotContains(t, ledger.Rows[0], "started_by")
 }
 
 func TestBigQueryNeedsAKeyToHash(t *testing.T) {

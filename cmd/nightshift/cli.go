@@ -129,6 +129,8 @@ Exit codes: 0 succeeded, 1 run failed, 2 usage or configuration error,
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (default ./nightshift.yaml when it exists)")
 	root.AddCommand(a.runCommand(), a.checkCommand(), a.abortCommand(), a.retryCommand(), a.docsCommand(), a.restoreCommand(), a.scheduleCommand(), a.backfillCommand(), a.runsCommand(), a.migrateCommand(), a.seedCommand(), a.demoCommand())
 	root.AddCommand(a.serveCommand())
+	root.AddCommand(a.lookmlCommand())
+	root.AddCommand(a.bigqueryCommand()) // relayout.go
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
 	return root
 }

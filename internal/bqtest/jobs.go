@@ -30,19 +30,25 @@ func invalid(format string, args ...any) error {
 type jobRun struct {
 	project string
 	job     *bq.Job
-	data    []byte         // the uploaded file, kept until the job runs
-	polls   int            // jobs.get answers still RUNNING, the last of them finishing the job
-	fail    *bq.ErrorProto // the job ends DONE with this error, touching no table
-	noStats bool           // the job's resource never has a statistics field
-	runs    int            // times the job ran to DONE; 1 at most unless the fake is wrong
+	data    []byte           // the uploaded file, kept until the job runs
+	polls   int              // jobs.get answers still RUNNING, the last of them finishing the job
+	fail    *bq.ErrorProto   // the job ends DONE with this error, touching no table
+	noStats bool             // the job's resource never has a statistics field
+	runs    int              // times the job ran to DONE; 1 at most unless the fake is wrong
+	until   time.Time        // DelayJobFor: RUNNING, whatever the polls, until then
+	omit    []string         // OmitStatistics with fields: statistics fields never answered
+	errs    []*bq.ErrorProto // JobErrors: status.errors as given (details, or a success's warnings)
 }
 
 // jobRule is a one-shot injection for the next job whose id starts with
 // prefix.
 type jobRule struct {
-	prefix      string
-	n           int
-	reason, msg string
+	prefix string
+	n      int              // DelayJob: polls
+	d      time.Duration    // DelayJobFor
+	fields []string         // OmitStatistics: the fields left out; none for all
+	result *bq.ErrorProto   // FailJob, JobErrors: status.errorResult
+	errs   []*bq.ErrorProto // JobErrors: status.errors
 }
 
 // takeRule removes and returns the first rule matching id.
@@ -76,6 +82,11 @@ func (s *Server) insertJob(w http.ResponseWriter, project string, job *bq.Job, d
 	id := job.JobReference.JobId
 	job.JobReference.ProjectId = project
 	key := project + "." + id
+	if data != nil {
+		// The bytes reached BigQuery whatever becomes of the job, even
+		// when its id is refused below.
+		s.uploads = append(s.uploads, Upload{JobID: id, Table: loadDestination(job), Data: data})
+	}
 	if _, dup := s.jobs[key]; dup {
 		// BigQuery refuses a second job with an id, however the first one
 		// went, and runs nothing.
@@ -91,24 +102,29 @@ func (s *Server) insertJob(w http.ResponseWriter, project string, job *bq.Job, d
 	// even if it runs later.
 	if r, ok := takeRule(&s.delays, id); ok {
 		rec.polls = r.n
+		if r.d > 0 {
+			rec.polls, rec.until = 0, time.Now().Add(r.d)
+		}
 	}
 	if r, ok := takeRule(&s.fails, id); ok {
-		rec.fail = &bq.ErrorProto{Reason: r.reason, Message: r.msg}
+		rec.fail, rec.errs = r.result, r.errs
 	} else if job.Configuration.Load != nil && len(s.loadFail) > 0 {
 		rec.fail = s.loadFail[0]
 		s.loadFail = s.loadFail[1:]
 	}
-	_, rec.noStats = takeRule(&s.noStats, id)
+	if r, ok := takeRule(&s.noStats, id); ok {
+		rec.noStats, rec.omit = len(r.fields) == 0, r.fields
+	}
 	start := now()
 	job.Status = &bq.JobStatus{State: "RUNNING"}
 	if !rec.noStats {
-		job.Statistics = &bq.JobStatistics{CreationTime: start, StartTime: start}
+		job.Statistics = omitStatistics(&bq.JobStatistics{CreationTime: start, StartTime: start}, rec.omit)
 	} else {
 		job.Statistics = nil
 	}
 	s.jobs[key] = rec
 	s.order = append(s.order, key)
-	if rec.polls <= 0 {
+	if rec.polls <= 0 && rec.until.IsZero() {
 		s.finish(rec)
 	}
 	if len(s.lost) > 0 {
@@ -139,12 +155,16 @@ func (s *Server) finish(rec *jobRun) {
 		stats.Load, err = s.load(rec.project, cfg.Load, rec.data)
 	case cfg.Copy != nil:
 		stats.Copy, err = s.copy(rec.project, cfg.Copy)
+	case cfg.Query != nil && cfg.Query.DestinationTable != nil:
+		stats.Query, err = s.queryInto(rec.project, cfg.Query) // partition.go
+	case cfg.Query != nil:
+		stats.Query, err = s.query(rec.project, cfg.Query)
 	default:
-		err = invalid("bqtest runs load and copy jobs only")
+		err = invalid("bqtest runs load, copy and query jobs only")
 	}
 	rec.runs++
 	rec.data = nil
-	rec.polls = 0
+	rec.polls, rec.until = 0, time.Time{}
 	status := &bq.JobStatus{State: "DONE"}
 	if err != nil {
 		var je *jobError
@@ -153,11 +173,18 @@ func (s *Server) finish(rec *jobRun) {
 		}
 		status.ErrorResult = &bq.ErrorProto{Reason: je.reason, Message: je.msg}
 		status.Errors = []*bq.ErrorProto{status.ErrorResult}
-		stats.Load, stats.Copy = nil, nil
+		stats.Load, stats.Copy, stats.Query = nil, nil, nil
+	}
+	if rec.fail != nil {
+		status.ErrorResult = rec.fail // as injected, its location included
+	}
+	if rec.errs != nil {
+		// BigQuery's errors[]: a failure's details, or a success's warnings.
+		status.Errors = rec.errs
 	}
 	stats.EndTime = now()
 	done := *rec.job
-	done.Status, done.Statistics = status, stats
+	done.Status, done.Statistics = status, omitStatistics(stats, rec.omit)
 	if rec.noStats {
 		done.Statistics = nil
 	}
@@ -223,25 +250,21 @@ func (s *Server) load(project string, cfg *bq.JobConfigurationLoad, data []byte)
 	}
 	if !exists {
 		t = &Table{Meta: &bq.Table{TableReference: &bq.TableReference{ProjectId: project, DatasetId: dst.DatasetId, TableId: tableID},
-			Schema: schema, TimePartitioning: cfg.TimePartitioning, Clustering: cfg.Clustering, Type: "TABLE"}}
+			Schema: schema, TimePartitioning: cfg.TimePartitioning, RangePartitioning: cfg.RangePartitioning, Clustering: cfg.Clustering, Type: "TABLE"}}
+	}
+	// The job's spec, the decorator and the rows' partitions (partition.go).
+	if err := checkPartitions(t.Meta, exists, cfg.TimePartitioning, cfg.RangePartitioning, cfg.Clustering, decorator, rows); err != nil {
+		return nil, err
 	}
 	var kept []map[string]any
 	switch {
 	case decorator != "":
-		tp := t.Meta.TimePartitioning
-		if tp == nil || tp.Type != "DAY" || tp.Field == "" {
-			return nil, invalid("partition decorator $%s on a table without DAY partitioning on a field", decorator)
-		}
-		for _, row := range rows {
-			if partitionOf(row[tp.Field]) != decorator {
-				return nil, invalid("row with %s %v is not in partition %s", tp.Field, row[tp.Field], decorator)
-			}
-		}
+		part := partitionerOf(t.Meta)
 		if err := sameColumns(t.Meta.Schema, schema, slices.Contains(cfg.SchemaUpdateOptions, "ALLOW_FIELD_ADDITION")); err != nil {
 			return nil, err
 		}
 		for _, row := range t.Rows {
-			if cfg.WriteDisposition != "WRITE_TRUNCATE" || partitionOf(row[tp.Field]) != decorator {
+			if cfg.WriteDisposition != "WRITE_TRUNCATE" || part.id(row) != decorator {
 				kept = append(kept, row)
 			}
 		}
@@ -258,16 +281,6 @@ func (s *Server) load(project string, cfg *bq.JobConfigurationLoad, data []byte)
 	t.Rows = kept
 	s.tables[key] = t
 	return &bq.JobStatistics3{OutputRows: int64(len(rows)), InputFiles: 1, InputFileBytes: int64(len(data))}, nil
-}
-
-func partitionOf(v any) string {
-	switch t := v.(type) {
-	case time.Time:
-		return t.UTC().Format("20060102")
-	case Date:
-		return strings.ReplaceAll(string(t), "-", "")
-	}
-	return fmt.Sprint(v)
 }
 
 // sameColumns refuses a load whose schema drops or retypes a column, or
@@ -318,6 +331,10 @@ func (s *Server) copy(project string, cfg *bq.JobConfigurationTableCopy) (*bq.Jo
 	switch {
 	case !exists && cfg.CreateDisposition == "CREATE_NEVER":
 		return nil, &jobError{reason: "notFound", msg: "Not found: Table " + key}
+	case exists && (cfg.WriteDisposition == "WRITE_APPEND" || cfg.WriteDisposition == "WRITE_TRUNCATE") && specOf(cur.Meta) != specOf(src.Meta):
+		// partition.go; BigQuery's words.
+		return nil, invalid("Incompatible table partitioning specification when copying to the column partitioned table: "+
+			"destination %s has %s, source has %s", key, specOf(cur.Meta), specOf(src.Meta))
 	case exists && cfg.WriteDisposition == "WRITE_APPEND":
 		cur.Rows = append(cur.Rows, src.Rows...)
 		return &bq.JobStatistics5{CopiedRows: int64(len(src.Rows))}, nil

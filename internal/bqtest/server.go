@@ -5,11 +5,15 @@
 // create dispositions, partition decorator and schema update options, runs
 // copy jobs, and can inject the faults BigQuery produces: HTTP errors on any
 // call (FailNext), jobs that finish only after some polls (DelayJobs,
-// DelayJob), jobs that end DONE with an error (FailJob, FailNextLoad) or
-// without statistics (OmitStatistics), and job inserts whose answer is lost
-// after the job was created (FailAfterInsert). Job ids are unique per
-// project, as in BigQuery: a second insert of an id is refused with 409
-// duplicate and runs nothing, which Executions lets a test check.
+// DelayJob, DelayJobFor), jobs that end DONE with an error (FailJob,
+// FailNextLoad, JobErrors, which also gives errors[] as BigQuery sends
+// them) or without statistics, all or some (OmitStatistics), and job
+// inserts whose answer is lost after the job was created (FailAfterInsert).
+// Uploads keeps every file sent to a load job, for tests of what left, and
+// jobs.query answers the COUNT(*) nightshift checks a load with (count.go).
+// Job ids are unique per project, as in BigQuery: a second insert of an id
+// is refused with 409 duplicate and runs nothing, which Executions lets a
+// test check.
 package bqtest
 
 import (
@@ -50,6 +54,9 @@ type Server struct {
 	fails   []jobRule // FailJob
 	noStats []jobRule // OmitStatistics
 	lost    []failure // FailAfterInsert
+	uploads []Upload  // Uploads
+
+	routines map[string]*bq.Routine // project.dataset.routine (routines.go)
 }
 
 // Table is a table's metadata and rows.
@@ -164,17 +171,27 @@ func (s *Server) DelayJob(idPrefix string, n int) {
 func (s *Server) FailJob(idPrefix, reason, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fails = append(s.fails, jobRule{prefix: idPrefix, reason: reason, msg: msg})
+	s.fails = append(s.fails, jobRule{prefix: idPrefix, result: &bq.ErrorProto{Reason: reason, Message: msg}})
 }
 
 // OmitStatistics makes the next job inserted whose id starts with idPrefix
 // ("" for any) run as usual but answer, on insert and on every jobs.get,
 // without a statistics field, even when DONE: real responses can lack it,
 // and then the Go client's JobStatus.Statistics is nil.
-func (s *Server) OmitStatistics(idPrefix string) {
+//
+// With fields, only those are left out, named as in the REST resource's
+// statistics: "load" (then Details is nil), "load.outputRows" (the Go
+// client then reads 0 rows, as if none were written, while inputFiles and
+// the rest are there), "copy", "query", "query.totalBytesProcessed",
+// "endTime"... A field that JobStatistics does not have panics, so that a
+// typo cannot make a test pass vacuously.
+func (s *Server) OmitStatistics(idPrefix string, fields ...string) {
+	for _, f := range fields {
+		mustBeStatistic(f)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.noStats = append(s.noStats, jobRule{prefix: idPrefix})
+	s.noStats = append(s.noStats, jobRule{prefix: idPrefix, fields: fields})
 }
 
 // FailAfterInsert makes the next n jobs.insert calls that create a job
@@ -253,7 +270,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 4 && parts[2] == "datasets" && r.Method == http.MethodGet:
 		s.getDataset(w, parts[1], parts[3])
 	case len(parts) == 5 && parts[4] == "tables" && r.Method == http.MethodPost:
-		s.insertTable(w, r, parts[1], parts[3])
+		s.insertTableOrView(w, r, parts[1], parts[3]) // views.go
+	case len(parts) == 6 && parts[4] == "tables" && (r.Method == http.MethodPatch || r.Method == http.MethodPut) && s.isView(parts[1], parts[3], parts[5]):
+		s.patchView(w, r, parts[1], parts[3], parts[5]) // views.go
+	case len(parts) == 5 && parts[4] == "routines" && r.Method == http.MethodPost:
+		s.insertRoutine(w, r, parts[1], parts[3]) // routines.go
+	case len(parts) == 6 && parts[4] == "routines":
+		s.serveRoutine(w, r, parts[1], parts[3], parts[5])
 	case len(parts) == 6 && parts[4] == "tables":
 		s.serveTable(w, r, parts[1], parts[3], parts[5])
 	case len(parts) == 3 && parts[2] == "jobs" && r.Method == http.MethodPost:
@@ -265,6 +288,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.insertJob(w, parts[1], &job, nil)
 	case len(parts) == 4 && parts[2] == "jobs" && r.Method == http.MethodGet:
 		s.getJob(w, parts[1], parts[3])
+	case len(parts) == 3 && parts[2] == "queries" && r.Method == http.MethodPost:
+		s.serveCount(w, r, parts[1])
+	case len(parts) == 4 && parts[2] == "queries" && r.Method == http.MethodGet:
+		s.getQueryResults(w, parts[1], parts[3])
 	default:
 		writeError(w, http.StatusNotFound, "notFound", "bqtest: no route for "+r.Method+" "+r.URL.Path)
 	}
@@ -351,6 +378,10 @@ func (s *Server) insertTable(w http.ResponseWriter, r *http.Request, project, da
 		writeError(w, http.StatusBadRequest, err.reason, err.msg)
 		return
 	}
+	if err := validLayout(&t); err != nil { // partition.go
+		writeError(w, http.StatusBadRequest, err.reason, err.msg)
+		return
+	}
 	if t.Type == "" {
 		t.Type = "TABLE"
 	}
@@ -373,6 +404,8 @@ func (s *Server) serveTable(w http.ResponseWriter, r *http.Request, project, dat
 	case http.MethodDelete:
 		delete(s.tables, key)
 		w.WriteHeader(http.StatusNoContent)
+	case http.MethodPatch:
+		s.patchLayout(w, r, t) // partition.go
 	default:
 		writeError(w, http.StatusMethodNotAllowed, "invalid", "bqtest: "+r.Method+" on a table is not supported")
 	}
@@ -395,11 +428,7 @@ func (s *Server) getJob(w http.ResponseWriter, project, id string) {
 		writeError(w, http.StatusNotFound, "notFound", "Not found: Job "+project+":"+id)
 		return
 	}
-	if rec.polls > 0 {
-		if rec.polls--; rec.polls == 0 {
-			s.finish(rec)
-		}
-	}
+	s.poll(rec)
 	writeJSON(w, rec.job)
 }
 

@@ -205,6 +205,29 @@ func Defaults() Config {
 // Load reads path (or DefaultFile when path is empty and it exists), then
 // applies the environment, then validates.
 func Load(path string, env []string) (Config, error) {
+	path, data, err := readFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	return parse(path, data, env)
+}
+
+// Read reads the configuration as Load does but checks only that the file
+// and the environment parse, not that it could run: for a command that
+// connects to nothing and uses a few settings, which it checks itself
+// (nightshift lookml needs neither a warehouse nor the PII key).
+func Read(path string, env []string) (Config, error) {
+	path, data, err := readFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg, errs := build(path, data, env)
+	return cfg, errors.Join(errs...)
+}
+
+// readFile reads path, or DefaultFile when path is empty; no DefaultFile
+// gives no data.
+func readFile(path string) (string, []byte, error) {
 	explicit := path != ""
 	if !explicit {
 		path = DefaultFile
@@ -216,15 +239,22 @@ func Load(path string, env []string) (Config, error) {
 		// No file: defaults and the environment only.
 		data = nil
 	default:
-		return Config{}, &Error{Setting: "--config", Problem: err.Error()}
+		return path, nil, &Error{Setting: "--config", Problem: err.Error()}
 	}
-	return parse(path, data, env)
+	return path, data, nil
 }
 
 // parse builds the configuration from a file's contents (none: nil) and
 // the environment, and validates it, reporting every mistake at once: a
 // configuration is fixed in one sitting, not one error per attempt.
 func parse(path string, data []byte, env []string) (Config, error) {
+	cfg, errs := build(path, data, env)
+	errs = append(errs, cfg.Validate())
+	return cfg, errors.Join(errs...)
+}
+
+// build lays the file and then the environment over the defaults.
+func build(path string, data []byte, env []string) (Config, []error) {
 	cfg := Defaults()
 	var errs []error
 	if data != nil {
@@ -232,8 +262,7 @@ func parse(path string, data []byte, env []string) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: %w", path, err))
 		}
 	}
-	errs = append(errs, applyEnv(&cfg, env), cfg.Validate())
-	return cfg, errors.Join(errs...)
+	return cfg, append(errs, applyEnv(&cfg, env))
 }
 
 // decode parses YAML strictly: a misspelt key is an error, not a setting

@@ -10,31 +10,33 @@ import (
 	"cloud.google.com/go/bigquery"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/dfe-nightshift/nightshift/steps/spool"
+	"github.com/dfe-nightshift/nightshift/schemas"
 )
 
 // LedgerTable is the BigQuery table of the run ledger.
 const LedgerTable = "nightshift_runs"
 
-// ledgerSchema describes nightshift_runs for analysts.
-var ledgerSchema = bigquery.Schema{
-	{Name: "id", Type: bigquery.IntegerFieldType, Required: true, Description: "Run number (nightshift.runs.id in the warehouse)."},
-	{Name: "env", Type: bigquery.StringFieldType, Required: true, Description: "Environment the run ran in."},
-	{Name: "trigger", Type: bigquery.StringFieldType, Required: true, Description: "What started it: schedule, manual, backfill, retry or restore."},
-	{Name: "entities", Type: bigquery.StringFieldType, Repeated: true, Description: "Entities the run covered."},
-	{Name: "reason", Type: bigquery.StringFieldType, Description: "Why it was started, for manual runs."},
-	{Name: "started_by", Type: bigquery.StringFieldType, Required: true, Description: "user@host that started it."},
-	{Name: "started_at", Type: bigquery.TimestampFieldType, Required: true, Description: "When it started (UTC); the table is partitioned by its day."},
-	{Name: "finished_at", Type: bigquery.TimestampFieldType, Description: "When it ended; NULL while running."},
-	{Name: "status", Type: bigquery.StringFieldType, Required: true, Description: "running, succeeded, failed, aborted, abandoned or refused."},
-	{Name: "error", Type: bigquery.StringFieldType, Description: "Why it did not succeed."},
-	{Name: "source_versions", Type: bigquery.JSONFieldType, Description: "schema_migrations version of each source read."},
-	{Name: "results", Type: bigquery.JSONFieldType, Description: "Final status of each entity."},
-	{Name: "rows", Type: bigquery.IntegerFieldType, Description: "Rows loaded, over all entities."},
+// ledgerColumns describe nightshift_runs for analysts, each with how
+// personal it is. started_by (user@host) names the person who started a
+// run, so it leaves as the PII policy says, like any personal column: the
+// warehouse's nightshift.runs keeps it in full.
+var ledgerColumns = []classified{
+	{&bigquery.FieldSchema{Name: "id", Type: bigquery.IntegerFieldType, Required: true, Description: "Run number (nightshift.runs.id in the warehouse)."}, schemas.PIINone},
+	{&bigquery.FieldSchema{Name: "env", Type: bigquery.StringFieldType, Required: true, Description: "Environment the run ran in."}, schemas.PIINone},
+	{&bigquery.FieldSchema{Name: "trigger", Type: bigquery.StringFieldType, Required: true, Description: "What started it: schedule, manual, backfill, retry or restore."}, schemas.PIINone},
+	{&bigquery.FieldSchema{Name: "entities", Type: bigquery.StringFieldType, Repeated: true, Description: "Entities the run covered."}, schemas.PIINone},
+	{&bigquery.FieldSchema{Name: "reason", Type: bigquery.StringFieldType, Description: "Why it was started, for manual runs."}, schemas.PIINone},
+	{&bigquery.FieldSchema{Name: "started_by", Type: bigquery.StringFieldType, Required: true, Description: "user@host that started it."}, schemas.PIIPersonal},
+	{&bigquery.FieldSchema{Name: "started_at", Type: bigquery.TimestampFieldType, Required: true, Description: "When it started (UTC); the table is partitioned by its day."}, schemas.PIINone},
+	{&bigquery.FieldSchema{Name: "finished_at", Type: bigquery.TimestampFieldType, Description: "When it ended; NULL while running."}, schemas.PIINone},
+	{&bigquery.FieldSchema{Name: "status", Type: bigquery.StringFieldType, Required: true, Description: "running, succeeded, failed, aborted, abandoned or refused."}, schemas.PIINone},
+	{&bigquery.FieldSchema{Name: "error", Type: bigquery.StringFieldType, Description: "Why it did not succeed."}, schemas.PIINone},
+	{&bigquery.FieldSchema{Name: "source_versions", Type: bigquery.JSONFieldType, Description: "schema_migrations version of each source read."}, schemas.PIINone},
+	{&bigquery.FieldSchema{Name: "results", Type: bigquery.JSONFieldType, Description: "Final status of each entity."}, schemas.PIINone},
+	{&bigquery.FieldSchema{Name: "rows", Type: bigquery.IntegerFieldType, Description: "Rows loaded, over all entities."}, schemas.PIINone},
 }
 
 // Querier reads the warehouse ledger.
@@ -45,11 +47,21 @@ type Querier interface {
 // LoadLedger replaces the day's partition of nightshift_runs with the
 // day's runs from the warehouse ledger, so that analysts see in BigQuery how
 // fresh the data is. Loading the same day again replaces the partition
-// instead of duplicating it.
+// instead of duplicating it. The ledger leaves through prepare, like every
+// entity, so the PII policy applies to it too.
 func LoadLedger(ctx context.Context, t Target, wh Querier, day time.Time, dir string) error {
 	day = day.UTC().Truncate(24 * time.Hour)
-	path := filepath.Join(dir, "ledger-"+day.Format("20060102")+".parquet")
-	file, err := writeLedgerFile(ctx, wh, day, path)
+	rec, err := readLedger(ctx, wh, day)
+	if err != nil {
+		return fmt.Errorf("bigquery ledger: %w", err)
+	}
+	defer rec.Release()
+	rr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+	if err != nil {
+		return fmt.Errorf("bigquery ledger: %w", err)
+	}
+	defer rr.Release()
+	file, err := prepare(rr, filepath.Join(dir, "ledger-"+day.Format("20060102")+".parquet"), classifiedShape(ledgerColumns, t.PII), t.Key, memory.DefaultAllocator)
 	if err != nil {
 		return fmt.Errorf("bigquery ledger: %w", err)
 	}
@@ -63,7 +75,7 @@ func LoadLedger(ctx context.Context, t Target, wh Querier, day time.Time, dir st
 	table := ds.Table(LedgerTable)
 	if _, err := table.Metadata(ctx); isNotFound(err) {
 		err = table.Create(ctx, &bigquery.TableMetadata{
-			Schema:           ledgerSchema,
+			Schema:           file.schema,
 			Description:      "One row per nightshift run: when it ran, what it loaded and how it ended.",
 			TimePartitioning: &bigquery.TimePartitioning{Type: bigquery.DayPartitioningType, Field: "started_at"},
 			Labels:           t.Labels,
@@ -74,40 +86,25 @@ func LoadLedger(ctx context.Context, t Target, wh Querier, day time.Time, dir st
 	} else if err != nil {
 		return fmt.Errorf("bigquery ledger: %w", classify(err))
 	}
-	f, err := os.Open(file.Path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	src := bigquery.NewReaderSource(f)
-	src.SourceFormat = bigquery.Parquet
-	src.Schema = ledgerSchema
-	src.ParquetOptions = &bigquery.ParquetOptions{EnableListInference: true}
-	loader := ds.Table(LedgerTable + "$" + day.Format("20060102")).LoaderFrom(src)
-	loader.WriteDisposition = bigquery.WriteTruncate
-	loader.CreateDisposition = bigquery.CreateNever
-	loader.SchemaUpdateOptions = []string{"ALLOW_FIELD_ADDITION"}
-	loader.Location = t.Location
-	loader.Labels = t.Labels
-	job, err := loader.Run(ctx)
+	// Each load of a day replaces the whole partition, so it needs no id
+	// of its own: BigQuery draws one.
+	job, err := t.loadFrom(file, ds.Table(LedgerTable+"$"+day.Format("20060102")), nil)(ctx, "")
 	if err != nil {
 		return fmt.Errorf("bigquery ledger: %w", classify(err))
 	}
-	status, err := job.Wait(ctx)
-	if err == nil {
-		err = status.Err()
-	}
+	status, err := wait(ctx, job, job.ID())
 	if err != nil {
-		return fmt.Errorf("bigquery ledger: %w", classify(err))
+		return fmt.Errorf("bigquery ledger: %w", err)
+	}
+	if _, err := verifyRows(ctx, job.ID(), status, file.Rows, t.partitionRows(table, "started_at", true, day)); err != nil {
+		return fmt.Errorf("bigquery ledger: %w", err)
 	}
 	return nil
 }
 
-func writeLedgerFile(ctx context.Context, wh Querier, day time.Time, path string) (spool.File, error) {
-	jsonType, err := extensions.NewJSONType(arrow.BinaryTypes.String)
-	if err != nil {
-		return spool.File{}, err
-	}
+// readLedger reads the day's runs from the warehouse ledger, as they are:
+// prepare decides what of them leaves.
+func readLedger(ctx context.Context, wh Querier, day time.Time) (arrow.RecordBatch, error) {
 	ts := &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
@@ -120,8 +117,8 @@ func writeLedgerFile(ctx context.Context, wh Querier, day time.Time, path string
 		{Name: "finished_at", Type: ts, Nullable: true},
 		{Name: "status", Type: arrow.BinaryTypes.String},
 		{Name: "error", Type: arrow.BinaryTypes.String, Nullable: true},
-		{Name: "source_versions", Type: jsonType, Nullable: true},
-		{Name: "results", Type: jsonType, Nullable: true},
+		{Name: "source_versions", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "results", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "rows", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	}, nil)
 	rows, err := wh.Query(ctx, `
@@ -133,7 +130,7 @@ func writeLedgerFile(ctx context.Context, wh Querier, day time.Time, path string
 		WHERE r.started_at >= $1 AND r.started_at < $1 + interval '1 day'
 		ORDER BY r.id`, day)
 	if err != nil {
-		return spool.File{}, err
+		return nil, err
 	}
 	defer rows.Close()
 	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
@@ -157,7 +154,7 @@ func writeLedgerFile(ctx context.Context, wh Querier, day time.Time, path string
 			loaded                          *int64
 		)
 		if err := rows.Scan(&id, &env, &trigger, &entities, &reason, &startedBy, &started, &finished, &status, &errText, &versions, &res, &loaded); err != nil {
-			return spool.File{}, err
+			return nil, err
 		}
 		rb.Field(0).(*array.Int64Builder).Append(id)
 		str(1).Append(env)
@@ -168,7 +165,7 @@ func writeLedgerFile(ctx context.Context, wh Querier, day time.Time, path string
 			lb.ValueBuilder().(*array.StringBuilder).Append(e)
 		}
 		if err := optStr(rb.Field(4), reason); err != nil {
-			return spool.File{}, err
+			return nil, err
 		}
 		str(5).Append(startedBy)
 		rb.Field(6).(*array.TimestampBuilder).Append(arrow.Timestamp(started.UnixMicro()))
@@ -180,7 +177,7 @@ func writeLedgerFile(ctx context.Context, wh Querier, day time.Time, path string
 		str(8).Append(status)
 		for i, s := range []*string{errText, versions, res} {
 			if err := optStr(rb.Field(9+i), s); err != nil {
-				return spool.File{}, err
+				return nil, err
 			}
 		}
 		if loaded == nil {
@@ -190,17 +187,7 @@ func writeLedgerFile(ctx context.Context, wh Querier, day time.Time, path string
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return spool.File{}, err
+		return nil, err
 	}
-	w, err := spool.CreateFile(path, schema, nil, memory.DefaultAllocator)
-	if err != nil {
-		return spool.File{}, err
-	}
-	rec := rb.NewRecordBatch()
-	defer rec.Release()
-	if err := w.Write(rec); err != nil {
-		w.Abort()
-		return spool.File{}, err
-	}
-	return w.Close()
+	return rb.NewRecordBatch(), nil
 }

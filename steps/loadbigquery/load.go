@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strings"
 
@@ -58,6 +57,9 @@ type Result struct {
 	// KeptPrevious says whether an earlier version was kept as __previous.
 	KeptPrevious bool
 	JobID        string
+	// Reclustered names the tables whose clustering the load changed to
+	// the contract's (conformLayout).
+	Reclustered []string
 }
 
 // PreviousTable is where a table's version before the load is kept.
@@ -91,9 +93,12 @@ func (l *Load) Run(ctx context.Context) (Result, error) {
 	}
 	md, err := table.Metadata(ctx)
 	kept := false
+	var reclustered []string
+	lay := layoutOf(c)
 	switch {
 	case isNotFound(err):
-		err = table.Create(ctx, &bigquery.TableMetadata{Schema: want, Description: c.Description, Labels: l.Labels})
+		err = table.Create(ctx, &bigquery.TableMetadata{Schema: want, Description: c.Description, Labels: l.Labels,
+			TimePartitioning: lay.time, RangePartitioning: lay.ranges, Clustering: lay.cluster})
 		if err != nil && !isDuplicate(err) {
 			return Result{}, fmt.Errorf("bigquery %s: create table: %w", c.Entity, classify(err))
 		}
@@ -103,6 +108,10 @@ func (l *Load) Run(ctx context.Context) (Result, error) {
 		if _, err := diffSchema(l.Dataset+"."+c.Entity, md.Schema, want); err != nil {
 			return Result{}, pipeline.MarkPermanent(err)
 		}
+		// Partitioning and clustering as the contract says (layout.go).
+		if reclustered, err = l.conformLayout(ctx, ds, md); err != nil {
+			return Result{}, err
+		}
 		if err := l.keepPrevious(ctx, ds, table); err != nil {
 			return Result{}, fmt.Errorf("bigquery %s: keep previous version: %w", c.Entity, err)
 		}
@@ -111,34 +120,25 @@ func (l *Load) Run(ctx context.Context) (Result, error) {
 
 	// WRITE_TRUNCATE replaces the rows and the schema together, in one
 	// atomic step; the schema sent is the contract's, with its descriptions.
-	status, jobID, err := l.runOnce(ctx, loadID, l.loadFrom(file.Path, table, want, func(loader *bigquery.Loader) {
-		loader.DecimalTargetTypes = []bigquery.DecimalTargetType{bigquery.NumericTargetType, bigquery.BigNumericTargetType}
+	status, jobID, err := l.runOnce(ctx, loadID, l.loadFrom(file, table, func(loader *bigquery.Loader) {
+		// The table's spec, stated: a load whose spec differs from the
+		// table's fails instead of loading into a layout nobody chose.
+		loader.TimePartitioning, loader.RangePartitioning, loader.Clustering = lay.time, lay.ranges, lay.cluster
 	}))
 	if err != nil {
 		return Result{}, fmt.Errorf("bigquery %s: load: %w", c.Entity, err)
 	}
 	res, err := l.result(ctx, table, jobID, status, file)
-	res.KeptPrevious = kept
+	res.KeptPrevious, res.Reclustered = kept, reclustered
 	return res, err
 }
 
 // result checks what a load job wrote against the file it loaded: the
 // job's statistics, or, when BigQuery sent none, the table's row count.
-func (l *Load) result(ctx context.Context, table *bigquery.Table, jobID string, status *bigquery.JobStatus, file spool.File) (Result, error) {
-	c := l.Contract
-	rows, ok := outputRows(status)
-	if !ok {
-		md, err := table.Metadata(ctx)
-		if err != nil {
-			return Result{}, fmt.Errorf("bigquery %s: load job %s reported no statistics, and the table could not be read: %w", c.Entity, jobID, classify(err))
-		}
-		if md.NumRows > math.MaxInt64 {
-			return Result{}, pipeline.MarkPermanent(fmt.Errorf("bigquery %s: the table reports %d rows", c.Entity, md.NumRows))
-		}
-		rows = int64(md.NumRows)
-	}
-	if rows != file.Rows {
-		return Result{}, pipeline.MarkPermanent(fmt.Errorf("bigquery %s: load job %s wrote %d rows, the spool file has %d", c.Entity, jobID, rows, file.Rows))
+func (l *Load) result(ctx context.Context, table *bigquery.Table, jobID string, status *bigquery.JobStatus, file upload) (Result, error) {
+	rows, err := verifyRows(ctx, jobID, status, file.Rows, tableRows(table))
+	if err != nil {
+		return Result{}, fmt.Errorf("bigquery %s: %w", l.Contract.Entity, err)
 	}
 	return Result{Rows: rows, Bytes: file.Bytes, JobID: jobID}, nil
 }
@@ -147,8 +147,12 @@ func (l *Load) result(ctx context.Context, table *bigquery.Table, jobID string, 
 // once per run: the copy job's id is the run's, so a retry that finds it
 // done does not copy again.
 func (l *Load) keepPrevious(ctx context.Context, ds *bigquery.Dataset, table *bigquery.Table) error {
-	_, _, err := l.runOnce(ctx, JobID(l.RunID, l.Contract.Entity, "keep_previous"), l.copyTo(ds.Table(PreviousTable(l.Contract.Entity)), table))
-	return err
+	previous := ds.Table(PreviousTable(l.Contract.Entity))
+	_, jobID, err := l.runOnce(ctx, JobID(l.RunID, l.Contract.Entity, "keep_previous"), l.copyTo(previous, table))
+	if err != nil {
+		return err
+	}
+	return verifyCopy(ctx, jobID, previous, table)
 }
 
 func (l *Load) ensureDataset(ctx context.Context, ds *bigquery.Dataset) error {

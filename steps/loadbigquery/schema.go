@@ -22,26 +22,56 @@ const (
 	PIIDrop PIIPolicy = "drop"
 )
 
-// column is one column of the BigQuery table and how it is produced.
+// column is one column of the BigQuery table and how it is produced: its
+// BigQuery field, and whether its values are hashed.
 type column struct {
 	schemas.Column
 	hashed bool
+	field  *bigquery.FieldSchema
 }
 
 // columns lists the entity's BigQuery columns under the policy.
 func columns(c *schemas.Contract, pii PIIPolicy) []column {
 	var out []column
 	for _, col := range c.Fields() {
-		if col.PII == schemas.PIINone {
-			out = append(out, column{Column: col})
-			continue
+		if f, hashed := pii.apply(contractField(col), col.PII); f != nil {
+			out = append(out, column{Column: col, hashed: hashed, field: f})
 		}
-		if pii == PIIDrop {
-			continue
-		}
-		out = append(out, column{Column: col, hashed: true})
 	}
 	return out
+}
+
+// apply is the policy for one column of class whose BigQuery field is f:
+// the field BigQuery gets — f itself, or a STRING of hashes that says so —
+// and whether the values are hashed; nil when the column is left out. It
+// is the one place that decides, for entities, their daily history and the
+// run ledger alike.
+func (p PIIPolicy) apply(f *bigquery.FieldSchema, class schemas.PII) (*bigquery.FieldSchema, bool) {
+	switch {
+	case class == schemas.PIINone:
+		return f, false
+	case p == PIIHash:
+		h := &bigquery.FieldSchema{Name: f.Name, Type: bigquery.StringFieldType, Required: f.Required,
+			Description: f.Description + fmt.Sprintf(" [PII %s: pseudonymised, HMAC-SHA256 of the value in hex]", class)}
+		return h, true
+	}
+	// Drop, and a policy nightshift does not know: nothing personal leaves.
+	return nil, false
+}
+
+// contractField is a contract column's BigQuery field, with its
+// description.
+func contractField(col schemas.Column) *bigquery.FieldSchema {
+	f := &bigquery.FieldSchema{
+		Name:        col.Name,
+		Type:        bigquery.FieldType(col.BigQueryType()),
+		Required:    !col.Nullable,
+		Description: col.Description,
+	}
+	if col.Type == schemas.Numeric {
+		f.Precision, f.Scale = bigQueryPrecision(col), int64(col.Scale)
+	}
+	return f
 }
 
 // tableSchema is the BigQuery schema of the entity under the policy, with
@@ -49,20 +79,7 @@ func columns(c *schemas.Contract, pii PIIPolicy) []column {
 func tableSchema(c *schemas.Contract, pii PIIPolicy) bigquery.Schema {
 	var s bigquery.Schema
 	for _, col := range columns(c, pii) {
-		f := &bigquery.FieldSchema{
-			Name:        col.Name,
-			Type:        bigquery.FieldType(col.BigQueryType()),
-			Required:    !col.Nullable,
-			Description: col.Description,
-		}
-		if col.hashed {
-			f.Type = bigquery.StringFieldType
-			f.Description += fmt.Sprintf(" [PII %s: pseudonymised, HMAC-SHA256 of the value in hex]", col.PII)
-		}
-		if col.Type == schemas.Numeric && !col.hashed {
-			f.Precision, f.Scale = bigQueryPrecision(col.Column), int64(col.Scale)
-		}
-		s = append(s, f)
+		s = append(s, col.field)
 	}
 	return s
 }
