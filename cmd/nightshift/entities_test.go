@@ -240,6 +240,30 @@ func TestStatusHistoryFollowsTheSource(t *testing.T) {
 	require.False(t, h[1].IsCurrent)
 }
 
+// newHostileSources seeds a SQL_ASCII Register, which holds Latin-1 names,
+// and a RECT, and returns the warehouse's and Register's URLs, what the
+// seed planted and a configuration (with more, e.g. a bigquery section,
+// appended).
+func newHostileSources(t *testing.T, more string) (wh, register string, planted map[string]int64, config string) {
+	t.Helper()
+	ctx := context.Background()
+	wh, register, rect := pgtest.NewWarehouse(t), pgtest.NewSQLASCIIDatabase(t), pgtest.NewDatabase(t)
+	planted = map[string]int64{}
+	for source, url := range map[string]string{"register": register, "rect": rect} {
+		conn := pgtest.Connect(t, url)
+		require.NoError(t, seed.CreateSchema(ctx, conn, source))
+		sum, err := seed.Seed(ctx, conn, source, seed.Options{Scale: 1, Seed: 7})
+		require.NoError(t, err)
+		for k, v := range sum.Planted {
+			planted[k] = v
+		}
+	}
+	require.Positive(t, planted[seed.PlantedNonUTF8Trainees])
+	config = writeConfig(t, "environment: test\nwarehouse:\n  url: "+wh+"\nsources:\n  register:\n    url: "+register+
+		"\n  rect:\n    url: "+rect+"\nspool:\n  dir: "+t.TempDir()+"\n"+more)
+	return wh, register, planted, config
+}
+
 // independentStatuses compute each statuses entity from the source again,
 // written apart from the contracts' queries (a lookup table instead of a
 // CASE, joins instead of EXISTS), from the services' own definitions.
@@ -270,21 +294,8 @@ var independentStatuses = map[string]string{
 func TestHostileSourceLoadsOrQuarantinesEveryRow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	wh, register, rect := pgtest.NewWarehouse(t), pgtest.NewSQLASCIIDatabase(t), pgtest.NewDatabase(t)
-	planted := map[string]int64{}
-	for source, url := range map[string]string{"register": register, "rect": rect} {
-		conn := pgtest.Connect(t, url)
-		require.NoError(t, seed.CreateSchema(ctx, conn, source))
-		sum, err := seed.Seed(ctx, conn, source, seed.Options{Scale: 1, Seed: 7})
-		require.NoError(t, err)
-		for k, v := range sum.Planted {
-			planted[k] = v
-		}
-	}
-	require.Positive(t, planted[seed.PlantedNonUTF8Trainees])
+	wh, register, planted, config := newHostileSources(t, "")
 	require.Positive(t, planted[seed.PlantedNullProgressTrainees])
-	config := writeConfig(t, "environment: test\nwarehouse:\n  url: "+wh+"\nsources:\n  register:\n    url: "+register+
-		"\n  rect:\n    url: "+rect+"\nspool:\n  dir: "+t.TempDir()+"\n")
 	src, whPool := pgtest.Pool(t, register), pgtest.Pool(t, wh)
 	ids := func(pool interface {
 		Query(context.Context, string, ...any) (pgx.Rows, error)

@@ -220,22 +220,8 @@ func TestWarehouseViewsAnswerAsBeforeTheTemplates(t *testing.T) {
 func TestBigQueryLeavesOutTheStatusesTheWarehouseWithholds(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	wh, register, rect := pgtest.NewWarehouse(t), pgtest.NewSQLASCIIDatabase(t), pgtest.NewDatabase(t)
-	planted := map[string]int64{}
-	for source, url := range map[string]string{"register": register, "rect": rect} {
-		conn := pgtest.Connect(t, url)
-		require.NoError(t, seed.CreateSchema(ctx, conn, source))
-		sum, err := seed.Seed(ctx, conn, source, seed.Options{Scale: 1, Seed: 7})
-		require.NoError(t, err)
-		for k, v := range sum.Planted {
-			planted[k] = v
-		}
-	}
-	require.Positive(t, planted[seed.PlantedNonUTF8Trainees])
 	fake := bqtest.New(t)
-	config := writeConfig(t, "environment: test\nwarehouse:\n  url: "+wh+"\nsources:\n  register:\n    url: "+register+
-		"\n  rect:\n    url: "+rect+"\nspool:\n  dir: "+t.TempDir()+
-		"\nbigquery:\n  project: analytics\n  dataset: teacher_training\n  endpoint: "+fake.URL()+"\n  pii: hash\n")
+	wh, register, planted, config := newHostileSources(t, "bigquery:\n  project: analytics\n  dataset: teacher_training\n  endpoint: "+fake.URL()+"\n  pii: hash\n")
 	env := []string{"NIGHTSHIFT_PII_HMAC_KEY=" + piiKey}
 	statuses := func(table string) []string {
 		return bqLines(t, fake, table, "entity_type", "entity_id", "status")

@@ -29,15 +29,8 @@ type sameColumn struct{ name, typ string }
 // that the caller can check they are the ones it planted.
 func requireSameAsSource(t *testing.T, sourceURL, table, whURL, entity string) (quarantined []string) {
 	t.Helper()
-	ctx := context.Background()
 	src, wh := pgxConnUTC(t, sourceURL), pgxConnUTC(t, whURL)
-
-	rows, err := wh.Query(ctx, `SELECT q.key FROM nightshift.quarantine q
-		JOIN nightshift.table_versions v ON v.run_id = q.run_id AND v.entity = q.entity
-		WHERE v.target = 'warehouse' AND v.slot = 'current' AND q.entity = $1 ORDER BY q.key`, entity)
-	require.NoError(t, err)
-	quarantined, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
+	quarantined = currentQuarantine(t, wh, entity)
 
 	whTypes := tableColumns(t, wh, "reporting", entity)
 	var cols []sameColumn
@@ -66,14 +59,8 @@ func requireSameAsSource(t *testing.T, sourceURL, table, whURL, entity string) (
 // withheld (whose keys it returns).
 func requireStatusesAsSource(t *testing.T, sourceURL, query, whURL, entity string) (withheld []string) {
 	t.Helper()
-	ctx := context.Background()
 	src, wh := pgxConnUTC(t, sourceURL), pgxConnUTC(t, whURL)
-	rows, err := wh.Query(ctx, `SELECT q.key FROM nightshift.quarantine q
-		JOIN nightshift.table_versions v ON v.run_id = q.run_id AND v.entity = q.entity
-		WHERE v.target = 'warehouse' AND v.slot = 'current' AND q.entity = $1 ORDER BY q.key`, entity)
-	require.NoError(t, err)
-	withheld, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
+	withheld = currentQuarantine(t, wh, entity)
 	where := ""
 	if len(withheld) > 0 {
 		where = " WHERE entity_type || '/' || entity_id NOT IN (" + quoteLiterals(withheld) + ")"
@@ -117,6 +104,19 @@ func compareRows(t *testing.T, src, wh *pgx.Conn, sourceSelect func(list string)
 	}
 	_, err = wh.Exec(ctx, "DROP TABLE source_rows")
 	require.NoError(t, err)
+}
+
+// currentQuarantine is the keys the run whose rows the entity's warehouse
+// table holds set aside.
+func currentQuarantine(t *testing.T, wh *pgx.Conn, entity string) []string {
+	t.Helper()
+	rows, err := wh.Query(context.Background(), `SELECT q.key FROM nightshift.quarantine q
+		JOIN nightshift.table_versions v ON v.run_id = q.run_id AND v.entity = q.entity
+		WHERE v.target = 'warehouse' AND v.slot = 'current' AND q.entity = $1 ORDER BY q.key`, entity)
+	require.NoError(t, err)
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return keys
 }
 
 // tableColumns maps each column of schema.table to the type its values are

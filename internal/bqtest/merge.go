@@ -156,11 +156,7 @@ func (s *Server) getQueryResults(w http.ResponseWriter, project, id string) {
 		writeError(w, http.StatusNotFound, "notFound", "Not found: Job "+project+":"+id)
 		return
 	}
-	if rec.polls > 0 {
-		if rec.polls--; rec.polls == 0 {
-			s.finish(rec)
-		}
-	}
+	s.poll(rec)
 	done := rec.job.Status != nil && rec.job.Status.State == "DONE"
 	res := &bq.GetQueryResultsResponse{JobReference: rec.job.JobReference, JobComplete: done, Schema: &bq.TableSchema{}}
 	if done {
