@@ -154,8 +154,12 @@ func (r *Runner) carryOut(ctx context.Context, run *Run, p *Plan, rep *Report) (
 	if status == StatusSucceeded && p.Publish != nil {
 		if _, _, perr := r.runStep(ctx, run, RunEntity, p.Publish); perr != nil {
 			status, err = StatusFailed, perr
-			if ctx.Err() != nil {
+			switch {
+			case ctx.Err() != nil:
 				status = StatusAborted
+			case IsRefused(perr):
+				// The loss check refused to publish (see LossError).
+				status = StatusRefused
 			}
 		} else {
 			rep.Published = true

@@ -179,7 +179,7 @@ func (s RunSummary) NextAction() string {
 }
 
 // errorString is a recorded error's text. The ledger keeps text, not
-// types, so the two kinds of error that change the advice are recognised
+// types, so the kinds of error that change the advice are recognised
 // by the words their Error methods always write.
 type errorString string
 
@@ -191,6 +191,8 @@ func (e errorString) Is(target error) bool {
 		return strings.Contains(string(e), "run lock")
 	case ErrDeadline:
 		return strings.Contains(string(e), ErrDeadline.Error())
+	case ErrLoss:
+		return strings.Contains(string(e), ErrLoss.Error())
 	}
 	return false
 }

@@ -39,6 +39,9 @@ type Notification struct {
 	// runs show` has them all.
 	Additions *Additions `json:"additions,omitempty"`
 	Error     string     `json:"error,omitempty"`
+	// Loss is, when the loss check refused to publish, what it found in
+	// each entity that tripped it.
+	Loss []LossFinding `json:"loss,omitempty"`
 	// Published says the run's warehouse publish committed. Changed says,
 	// in one sentence, what the run changed in the targets — "nothing" for
 	// a run that did not publish.
@@ -91,6 +94,13 @@ func (n Notification) Title() string {
 	case StatusAbandoned:
 		return fmt.Sprintf("%s run %d abandoned: its process died", prefix, n.RunID)
 	case StatusRefused:
+		if len(n.Loss) > 0 {
+			lost := make([]string, len(n.Loss))
+			for i, f := range n.Loss {
+				lost[i] = f.Entity
+			}
+			return fmt.Sprintf("%s run %d refused to publish: data lost from %s, nothing was changed", prefix, n.RunID, strings.Join(lost, ", "))
+		}
 		return fmt.Sprintf("%s run %d refused: it did not start", prefix, n.RunID)
 	case StatusSucceeded:
 		if n.Published {
@@ -122,6 +132,7 @@ func notification(run *Run, rep Report) Notification {
 	if rep.Err != nil {
 		n.Error = redact.String(rep.Err.Error())
 	}
+	n.Loss = lossOf(rep.Err)
 	for _, r := range rep.Results {
 		e := EntityNotice{Entity: r.Entity, Status: r.Status, Rows: r.Rows, Quarantined: rep.Quarantined[r.Entity], Attempts: r.Attempts,
 			Seconds: r.Duration.Seconds(), FailedStep: r.FailedStep}
@@ -180,8 +191,12 @@ func changed(run *Run, rep Report) string {
 	case run.Spec.Kind == KindRestore:
 		return fmt.Sprintf("The warehouse's tables of %s were restored to an earlier version in one transaction.%s", names(run.Entities), bigquery)
 	}
-	return fmt.Sprintf("The warehouse holds this run's data for %s, published in one transaction (the versions it replaced are kept as __previous).%s",
-		names(run.Entities), bigquery)
+	accepted := ""
+	if len(run.Spec.AcceptLoss) > 0 {
+		accepted = fmt.Sprintf(" Losses were accepted for %s by %s: %s.", strings.Join(run.Spec.AcceptLoss, ", "), run.StartedBy, run.Reason)
+	}
+	return fmt.Sprintf("The warehouse holds this run's data for %s, published in one transaction (the versions it replaced are kept as __previous).%s%s",
+		names(run.Entities), accepted, bigquery)
 }
 
 // names lists a few entities by name, and many by number: a sentence
@@ -200,6 +215,8 @@ func nextAction(run *Run, rep Report) string {
 		return "Nothing to do."
 	case rep.Status == StatusRefused && errors.Is(rep.Err, ErrLocked):
 		return "Another run holds the warehouse: wait for it, or stop it with `nightshift abort`, then run again."
+	case rep.Status == StatusRefused && errors.Is(rep.Err, ErrLoss):
+		return "Rows disappeared from a source, or it went back in time (a restore): find out why; if the change is real, run again with --accept-loss ENTITY --reason TEXT."
 	case rep.Status == StatusRefused:
 		return "A source no longer matches the contracts: deploy the source's migrations or update the contracts, check with `nightshift check`, then run again."
 	case unfinished:

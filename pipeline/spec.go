@@ -38,12 +38,19 @@ type Spec struct {
 	RestoreRun int64 `json:"restore_run,omitempty"`
 	// DataRun is the run whose extract a propagate run publishes.
 	DataRun int64 `json:"data_run,omitempty"`
+	// AcceptLoss names the entities the publish's loss check lets through
+	// (--accept-loss): someone knows their rows really went.
+	AcceptLoss []string `json:"accept_loss,omitempty"`
 }
 
 // Destructive says whether the run replaces data in a way that needs the
 // environment named in production: a backfill or a restore (seed 004: a
 // full sync started on production by mistake that could not be undone).
-func (s Spec) Destructive() bool { return s.Kind == KindBackfill || s.Kind == KindRestore }
+// Accepting a loss (--accept-loss) is destructive too: it publishes a table
+// that lost rows.
+func (s Spec) Destructive() bool {
+	return s.Kind == KindBackfill || s.Kind == KindRestore || len(s.AcceptLoss) > 0
+}
 
 // ReadsSources says whether the run reads the sources: a full run and a
 // backfill do; a restore and the BigQuery half of a published run only

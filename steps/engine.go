@@ -66,7 +66,13 @@ func (e *Engine) planner(spec pipeline.Spec) pipeline.Planner {
 		}
 		switch spec.Kind {
 		case pipeline.KindFull, "":
-			return NewPlan(ctx, run.ID, e.Deps, contracts)
+			d := e.Deps
+			if d.Loss != nil {
+				loss := *d.Loss
+				loss.Accept = spec.AcceptLoss
+				d.Loss = &loss
+			}
+			return NewPlan(ctx, run.ID, d, contracts)
 		case pipeline.KindRestore:
 			return RestorePlan(run.ID, e.Deps, contracts, spec.RestoreRun), nil
 		case pipeline.KindBackfill:

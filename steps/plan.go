@@ -48,6 +48,8 @@ type Deps struct {
 	ReconcileSQL bool
 	// LockTimeout bounds the publish's wait for each lock (0: the default).
 	LockTimeout time.Duration
+	// Loss is the publish's circuit breaker; nil: no loss check.
+	Loss *LossPolicy
 }
 
 // NewPlan opens one snapshot per source the contracts read from, checks
@@ -98,7 +100,7 @@ func NewPlan(ctx context.Context, runID int64, d Deps, contracts []*schemas.Cont
 			p.Propagate = append(p.Propagate, pipeline.Task{Entity: c.Entity, Steps: []pipeline.Step{&loadBigQueryStep{e}}})
 		}
 	}
-	p.Publish = &publishStep{runID: runID, deps: d, entities: staged}
+	p.Publish = &publishStep{runID: runID, deps: d, entities: staged, checkLoss: true, versions: p.SourceVersions}
 	p.Discard = func(ctx context.Context) {
 		for _, e := range staged {
 			e.load().DropStaging(ctx)

@@ -27,6 +27,10 @@ type publishStep struct {
 	// drop are staging tables the publish makes useless (a backfill's
 	// chunks), dropped in its transaction.
 	drop []string
+	// checkLoss runs the loss check (Deps.Loss) before any swap, with
+	// versions the sources' schema_migrations versions of this run.
+	checkLoss bool
+	versions  map[string]string
 }
 
 func (s *publishStep) Name() string { return "publish" }
@@ -40,12 +44,31 @@ type Published struct {
 	// Withheld are, per statuses entity, the rows left out because the
 	// row they describe is quarantined (see withholdQuarantined).
 	Withheld map[string]int64 `json:"withheld,omitempty"`
+	// Loss is what the loss check found in each entity it checked; a
+	// tripped one here was accepted (--accept-loss).
+	Loss []pipeline.LossFinding `json:"loss,omitempty"`
 }
 
 func (s *publishStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
 	out := Published{Rows: map[string]int64{}, Replaced: map[string]int64{}, History: map[string]int64{}, Withheld: map[string]int64{}}
 	var total int64
 	err := publish(ctx, s.deps, s.runID, s.names(), func(ctx context.Context, p *loadwarehouse.Publisher) error {
+		if s.checkLoss && s.deps.Loss != nil {
+			findings, err := checkLoss(ctx, p.Tx, s.deps.Schema, *s.deps.Loss, s.versions, s.entities)
+			if err != nil {
+				return err
+			}
+			var refused []pipeline.LossFinding
+			for _, f := range findings {
+				if f.Tripped && !f.Accepted {
+					refused = append(refused, f)
+				}
+			}
+			if len(refused) > 0 {
+				return pipeline.RefuseLoss(refused)
+			}
+			out.Loss = findings
+		}
 		// Statuses go last: what they withhold depends on which run's
 		// rows the entities they describe now hold.
 		ordered := slices.Clone(s.entities)

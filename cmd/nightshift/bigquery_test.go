@@ -159,7 +159,7 @@ func TestRestoreAlsoRestoresBigQuery(t *testing.T) {
 	firstRows := len(first.Rows)
 	_, err := pgtest.Pool(t, p.src).Exec(context.Background(), "DELETE FROM trainee_withdrawal_reasons; DELETE FROM trainee_withdrawals; DELETE FROM trainees WHERE id % 2 = 0")
 	require.NoError(t, err)
-	require.Equal(t, exitOK, cli(t, env, "--config", config, "run", "--entity", "trainees").code)
+	require.Equal(t, exitOK, cli(t, env, "--config", config, "run", "--entity", "trainees", "--accept-loss", "trainees", "--reason", "half the trainees vanished").code)
 	second, _ := fake.Table("analytics", "teacher_training", "trainees")
 	require.Less(t, len(second.Rows), firstRows)
 

@@ -25,7 +25,7 @@ const (
 	exitOK      = 0
 	exitFailed  = 1   // the run failed
 	exitUsage   = 2   // bad flags or configuration
-	exitRefused = 3   // preflight: the source does not match the contracts
+	exitRefused = 3   // refused: a source does not match the contracts, or the loss check tripped
 	exitLocked  = 4   // refused: another run holds the lock, or confirmation missing
 	exitAborted = 130 // aborted by a signal or `nightshift abort`
 )
@@ -35,12 +35,14 @@ const (
 const runHelp = `
 
 In production (an environment named in production_names): --reason is required,
-and a backfill or a restore — or a retry of one — also needs --confirm <env>.
+and a backfill, a restore or --accept-loss — or a retry of one — also needs
+--confirm <env>.
 
 Exit codes: 0 succeeded; 1 failed (including a warehouse or source that cannot be
 reached); 2 usage or configuration error; 3 preflight refused (a source does not match
-the contracts); 4 refused (another run holds the lock, or --confirm is missing);
-130 aborted (Ctrl-C, SIGTERM or nightshift abort).`
+the contracts) or publish refused (rows lost, or a source gone back in time);
+4 refused (another run holds the lock, or --confirm is missing); 130 aborted (Ctrl-C,
+SIGTERM or nightshift abort).`
 
 // exitError carries an exit code up to Main.
 type exitError struct {

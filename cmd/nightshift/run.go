@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/user"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,8 +28,8 @@ import (
 )
 
 func (a *app) runCommand() *cobra.Command {
-	var entities []string
-	var reason string
+	var entities, acceptLoss []string
+	var reason, confirm string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the pipeline once: extract every entity and publish it to the warehouse and BigQuery",
@@ -43,22 +44,35 @@ commits leaves the warehouse and BigQuery exactly as they were.
 
 Entities run in parallel (run.parallelism); a failed step is retried up to
 run.max_attempts times when the error is transient. The run is recorded in
-nightshift.runs and nightshift.step_runs; see "nightshift runs".` + runHelp,
+nightshift.runs and nightshift.step_runs; see "nightshift runs".
+
+Before the publish, each entity is compared with its published table (loss
+settings): if too many rows disappeared, or the source went back in time (a
+point-in-time restore), the run is refused and nothing is published. If the
+change is real, --accept-loss ENTITY --reason TEXT publishes it (in production
+also --confirm <env>).` + runHelp,
 		Example: `  nightshift run
-  nightshift run --entity trainees --reason "reload after the provider fix"`,
+  nightshift run --entity trainees --reason "reload after the provider fix"
+  nightshift run --accept-loss trainees --reason "duplicates removed in the source"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("entity") && len(entities) == 0 {
 				return withCode(exitUsage, errors.New("--entity is empty: name an entity, or leave the flag out to run them all"))
 			}
+			if cmd.Flags().Changed("accept-loss") && len(acceptLoss) == 0 {
+				return withCode(exitUsage, errors.New("--accept-loss is empty: name the entity whose loss is real"))
+			}
 			_, err := a.execute(cmd.Context(), nil, execution{
-				spec: pipeline.Spec{Kind: pipeline.KindFull, Entities: entities}, trigger: pipeline.TriggerManual, reason: reason,
+				spec:    pipeline.Spec{Kind: pipeline.KindFull, Entities: entities, AcceptLoss: acceptLoss},
+				trigger: pipeline.TriggerManual, reason: reason, confirm: confirm,
 			})
 			return err
 		},
 	}
 	cmd.Flags().StringSliceVar(&entities, "entity", nil, "entity to run (repeatable; default all): "+strings.Join(schemas.Names(), ", "))
 	cmd.Flags().StringVar(&reason, "reason", "", "why this run was started, recorded in the ledger (required in production)")
+	cmd.Flags().StringSliceVar(&acceptLoss, "accept-loss", nil, "entity whose lost rows are real: publish it despite the loss check (repeatable; needs --reason)")
+	cmd.Flags().StringVar(&confirm, "confirm", "", "the environment's name: required with --accept-loss in production")
 	return cmd
 }
 
@@ -91,6 +105,11 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pip
 		return pipeline.Report{}, withCode(exitUsage, fmt.Errorf("--entity: %w", err))
 	}
 	x.spec.Entities = entityNames(contracts)
+	for _, name := range x.spec.AcceptLoss {
+		if !slices.Contains(x.spec.Entities, name) {
+			return pipeline.Report{}, withCode(exitUsage, fmt.Errorf("--accept-loss: %q is not an entity of this run; they are %s", name, strings.Join(x.spec.Entities, ", ")))
+		}
+	}
 	if err := guard(*cfg, x.trigger, x.spec, x.reason, x.confirm); err != nil {
 		return pipeline.Report{}, err
 	}
@@ -148,7 +167,8 @@ func (a *app) execute(ctx context.Context, cfg *config.Config, x execution) (pip
 	}
 	engine := &steps.Engine{
 		Deps: steps.Deps{Warehouse: wh, Schema: cfg.Warehouse.Schema, SpoolDir: cfg.Spool.Dir, BatchSize: cfg.Run.BatchSize,
-			ReconcileSQL: cfg.Run.Reconcile == "sql", Views: views, BigQuery: bq, LockTimeout: cfg.Run.LockTimeout},
+			ReconcileSQL: cfg.Run.Reconcile == "sql", Views: views, BigQuery: bq, LockTimeout: cfg.Run.LockTimeout,
+			Loss: lossPolicy(cfg.Loss)},
 		Ledger: runner.Ledger,
 	}
 	if x.progress != nil {
@@ -423,4 +443,13 @@ func startedBy() string {
 		host = "unknown"
 	}
 	return name + "@" + host
+}
+
+// lossPolicy is the publish's loss check as the configuration sets it.
+func lossPolicy(l config.Loss) *steps.LossPolicy {
+	p := &steps.LossPolicy{Default: l.MaxDeletedFraction, MinDeletedRows: l.MinDeletedRows, MaxDeletedFraction: map[string]float64{}}
+	for name := range l.Entities {
+		p.MaxDeletedFraction[name] = l.MaxFraction(name)
+	}
+	return p
 }

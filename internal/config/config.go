@@ -39,6 +39,7 @@ type Config struct {
 	Notify    Notify              `yaml:"-"`
 	Spool     Spool               `yaml:"spool"`
 	Run       Run                 `yaml:"run"`
+	Loss      Loss                `yaml:"loss"`
 }
 
 // BigQuery is the BigQuery sink. With no project it is off.
@@ -175,7 +176,7 @@ func EnvName(path string) string {
 	case strings.HasPrefix(path, "sources."):
 		return envPrefix + "SOURCE_" + strings.ToUpper(strings.ReplaceAll(strings.TrimPrefix(path, "sources."), ".", "_"))
 	}
-	for _, section := range []string{"warehouse.", "spool.", "bigquery.", "run."} {
+	for _, section := range []string{"warehouse.", "spool.", "bigquery.", "run.", "loss."} {
 		if strings.HasPrefix(path, section) {
 			return envPrefix + strings.ToUpper(strings.ReplaceAll(path, ".", "_"))
 		}
@@ -194,6 +195,7 @@ func Defaults() Config {
 		Warehouse: Warehouse{Schema: "reporting"},
 		BigQuery:  BigQuery{Dataset: "nightshift", Location: "europe-west2", PII: "hash"},
 		Spool:     Spool{Dir: "spool", KeepRuns: 2, MaxAge: 168 * time.Hour},
+		Loss:      Loss{MaxDeletedFraction: 0.05, MinDeletedRows: 100},
 		Run: Run{
 			BatchSize: 8192, Parallelism: 2, MaxAttempts: 3, Reconcile: "digest",
 			RetryBase: 5 * time.Second, RetryMax: 2 * time.Minute,
@@ -334,7 +336,8 @@ const envPrefix = "NIGHTSHIFT_"
 //	NIGHTSHIFT_SOURCE_<NAME>_PASSWORD, NIGHTSHIFT_SOURCE_<NAME>_CA_FILE,
 //	NIGHTSHIFT_SPOOL_DIR, NIGHTSHIFT_SPOOL_KEEP_RUNS, NIGHTSHIFT_SPOOL_MAX_AGE,
 //	NIGHTSHIFT_BIGQUERY_<SETTING>, NIGHTSHIFT_RUN_<SETTING> (BATCH_SIZE,
-//	PARALLELISM, MAX_ATTEMPTS, …).
+//	PARALLELISM, MAX_ATTEMPTS, …), NIGHTSHIFT_LOSS_<SETTING> (MAX_DELETED_FRACTION,
+//	MIN_DELETED_ROWS, ENTITIES_<ENTITY>_MAX_DELETED_FRACTION).
 //
 // An unknown NIGHTSHIFT_ variable is an error, like an unknown YAML key;
 // every mistake is reported, not only the first.
@@ -425,6 +428,17 @@ func applyEnv(cfg *Config, env []string) error {
 				errs = append(errs, &Error{Setting: key, Problem: err.Error()})
 			} else if err != nil {
 				errs = append(errs, &Error{Setting: "run." + setting, Problem: err.Error()})
+			}
+		case strings.HasPrefix(name, "LOSS_"):
+			setting := strings.ToLower(strings.TrimPrefix(name, "LOSS_"))
+			if strings.HasPrefix(setting, "entities_") {
+				// loss.entities.<entity>.max_deleted_fraction
+				setting = "entities." + strings.TrimSuffix(strings.TrimPrefix(setting, "entities_"), "_max_deleted_fraction") + ".max_deleted_fraction"
+			}
+			if err := setLoss(&cfg.Loss, strings.TrimPrefix(name, "LOSS_"), value); errors.Is(err, errUnknown) {
+				errs = append(errs, &Error{Setting: key, Problem: err.Error()})
+			} else if err != nil {
+				errs = append(errs, &Error{Setting: "loss." + setting, Problem: err.Error()})
 			}
 		default:
 			errs = append(errs, &Error{Setting: key, Problem: errUnknown.Error()})
@@ -576,5 +590,6 @@ func (c *Config) Validate() error {
 	if c.Run.LockTimeout < time.Millisecond {
 		bad("run.lock_timeout", "must be at least 1ms")
 	}
+	c.Loss.validate(bad)
 	return errors.Join(errs...)
 }
