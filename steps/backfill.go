@@ -141,7 +141,9 @@ func BackfillPlan(runID int64, d Deps, c *schemas.Contract, b Backfill, chunks [
 	return &pipeline.Plan{
 		Propagate: propagate,
 		Stage:     []pipeline.Task{task},
-		Publish:   &publishStep{runID: runID, deps: d, entities: []*entity{e}, drop: []string{loadwarehouse.BackfillTable(c.Entity)}},
+		// Checked for lost rows like a run's publish: a source that lost
+		// rows loses them in the backfilled window too.
+		Publish: &publishStep{runID: runID, deps: d, entities: []*entity{e}, drop: []string{loadwarehouse.BackfillTable(c.Entity)}, checkLoss: true},
 		// The chunks gathered so far are kept, so that a retry resumes;
 		// only the merged table goes.
 		Discard: func(ctx context.Context) { e.load().DropStaging(ctx) },

@@ -238,8 +238,17 @@ func (e *Engine) backfill(ctx context.Context, run *pipeline.Run, spec pipeline.
 		e.Progress.Start(total)
 		progress = e.Progress.Add
 	}
-	p := BackfillPlan(run.ID, e.Deps, c, b, chunks, done, progress)
+	d := e.Deps
+	if d.Loss != nil {
+		loss := *d.Loss
+		loss.Accept = spec.AcceptLoss
+		d.Loss = &loss
+	}
+	p := BackfillPlan(run.ID, d, c, b, chunks, done, progress)
 	p.SourceVersions, p.Additions = versions, additions
+	if ps, ok := p.Publish.(*publishStep); ok {
+		ps.versions = versions // the loss check compares them with the published run's
+	}
 	if resumed != 0 {
 		p.Notes = append(p.Notes, fmt.Sprintf("resumes backfill run %d: %d of %d chunks already staged", resumed, len(done), len(chunks)))
 	}

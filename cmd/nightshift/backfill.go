@@ -23,6 +23,7 @@ type backfillOptions struct {
 	entity, from, to, reason, confirm string
 	chunkRows                         int64
 	dryRun                            bool
+	acceptLoss                        []string
 }
 
 func (a *app) backfillCommand() *cobra.Command {
@@ -47,7 +48,9 @@ staged.
 --dry-run prints the plan (chunks, estimated rows, target table) and changes nothing.
 On a terminal a progress bar shows rows, rows/s and the time left; otherwise each
 chunk is logged as it finishes. --reason is required; in production, so is
---confirm production. BigQuery is not backfilled: the next full run reloads it.` + runHelp,
+--confirm production. The publish is checked for lost rows as a run's is (--accept-loss
+ENTITY publishes a real loss). Once the warehouse is published, BigQuery's rows of the
+window are replaced by one MERGE; the rest of the BigQuery table is not touched.` + runHelp,
 		Example: `  nightshift backfill --entity declarations --from 2025-09-01 --to 2025-10-01 --reason "lead provider resubmitted September" --dry-run
   nightshift backfill --entity trainees --chunk-rows 50000 --reason "reload after the route fix"`,
 		Args: cobra.NoArgs,
@@ -61,6 +64,7 @@ chunk is logged as it finishes. --reason is required; in production, so is
 	f.StringVar(&opts.reason, "reason", "", "why (required; recorded in the ledger and the notification)")
 	f.StringVar(&opts.confirm, "confirm", "", "in production: the environment's name, to confirm")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "print the plan and change nothing")
+	f.StringSliceVar(&opts.acceptLoss, "accept-loss", nil, "the entity, when the rows it lost are real: publish it despite the loss check")
 	return cmd
 }
 
@@ -68,7 +72,7 @@ func (a *app) backfill(ctx context.Context, opts backfillOptions) error {
 	if opts.entity == "" {
 		return withCode(exitUsage, errors.New("--entity is required"))
 	}
-	spec := pipeline.Spec{Kind: pipeline.KindBackfill, Entities: []string{opts.entity}, From: opts.from, To: opts.to, ChunkRows: opts.chunkRows}
+	spec := pipeline.Spec{Kind: pipeline.KindBackfill, Entities: []string{opts.entity}, From: opts.from, To: opts.to, ChunkRows: opts.chunkRows, AcceptLoss: opts.acceptLoss}
 	if _, err := schemas.Lookup(opts.entity); err != nil {
 		return withCode(exitUsage, fmt.Errorf("--entity: %w", err))
 	}

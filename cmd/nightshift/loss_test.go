@@ -171,3 +171,30 @@ func TestPointInTimeRestoredSourceRefusesThePublish(t *testing.T) {
 	require.NotEqual(t, before["trainees"], warehouseState(t, p.wh)["trainees"])
 	require.True(t, strings.HasPrefix(fmt.Sprint(hook.received(t)[len(hook.received(t))-1]["status"]), "succeeded"))
 }
+
+// A backfill publishes through the same loss check: reloading an entity
+// whose source lost a fifth of its rows is refused, changing nothing, until
+// the loss is accepted.
+func TestBackfillOfALostSourceIsRefusedUntilAccepted(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, 0.05)
+	hook := newWebhook(t)
+	env := lossEnv(hook)
+	require.Equal(t, exitOK, cli(t, env, "--config", p.config, "run").code)
+	var total int64
+	require.NoError(t, rfQueryRow(t, p.src, "SELECT count(*) FROM trainees", &total))
+	gone := deleteTrainees(t, p.src, fmt.Sprintf("t.id IN (SELECT id FROM trainees t WHERE %s ORDER BY id LIMIT %d)", notNewest, total/5))
+	before := warehouseState(t, p.wh)
+
+	backfill := []string{"--config", p.config, "backfill", "--entity", "trainees", "--chunk-rows", "20", "--reason", "reload"}
+	r := cli(t, env, backfill...)
+	require.Equal(t, exitRefused, r.code, r.stderr)
+	require.Contains(t, r.stderr, "loss detected, nothing published: trainees:")
+	require.Equal(t, before, warehouseState(t, p.wh), "nothing was swapped in")
+
+	r = cli(t, env, append(backfill, "--accept-loss", "trainees")...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var published int64
+	require.NoError(t, rfQueryRow(t, p.wh, "SELECT count(*) FROM reporting.trainees", &published))
+	require.Equal(t, total-int64(len(gone)), published)
+}
