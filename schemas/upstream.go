@@ -42,9 +42,14 @@ func UpstreamOf(source string) (Upstream, bool) {
 // contracts were checked against. Versions are digits, so the longer is
 // the larger and those of one length compare as strings; an empty version
 // (no migrations at all) is never newer.
-func (u Upstream) Newer(version string) bool {
-	if len(version) != len(u.Version) {
-		return len(version) > len(u.Version)
+func (u Upstream) Newer(version string) bool { return VersionBefore(u.Version, version) }
+
+// VersionBefore says whether Rails schema version a is older than b. Rails
+// versions are UTC timestamps of one length, so they compare as numbers;
+// a shorter one (none at all: "") is older.
+func VersionBefore(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
 	}
-	return version > u.Version
+	return a < b
 }

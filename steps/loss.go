@@ -80,7 +80,7 @@ func checkLoss(ctx context.Context, tx pgx.Tx, schema string, policy LossPolicy,
 		// version is one by itself.
 		olderData := len(f.BackInTime) > 0 && f.Deleted >= policy.MinDeletedRows
 		olderSchema := false
-		if now, ok := versions[c.Source]; ok && lastVersion != nil && olderVersion(now, *lastVersion) {
+		if now, ok := versions[c.Source]; ok && lastVersion != nil && schemas.VersionBefore(now, *lastVersion) {
 			olderSchema = true
 			f.BackInTime = append([]string{fmt.Sprintf("%s schema_migrations version %s is lower than %s, the source's version at run %d",
 				c.Source, now, *lastVersion, *lastRun)}, f.BackInTime...)
@@ -131,13 +131,4 @@ func measureLoss(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contr
 		}
 	}
 	return f, nil
-}
-
-// olderVersion says whether schema_migrations version a is older than b:
-// Rails versions are timestamps of one length, compared as numbers.
-func olderVersion(a, b string) bool {
-	if len(a) != len(b) {
-		return len(a) < len(b)
-	}
-	return a < b
 }

@@ -24,8 +24,7 @@ func (s *Server) insertRoutine(w http.ResponseWriter, r *http.Request, project, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.datasets[project+"."+dataset]; !ok {
-		writeError(w, http.StatusNotFound, "notFound", "Not found: Dataset "+project+":"+dataset)
+	if !s.hasDataset(w, project, dataset) {
 		return
 	}
 	if rt.RoutineReference == nil || rt.RoutineReference.RoutineId == "" {

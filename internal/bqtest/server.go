@@ -355,6 +355,16 @@ func (s *Server) getDataset(w http.ResponseWriter, project, dataset string) {
 	writeJSON(w, ds)
 }
 
+// hasDataset answers 404, as BigQuery does, for a dataset that does not
+// exist. Called with mu.
+func (s *Server) hasDataset(w http.ResponseWriter, project, dataset string) bool {
+	if _, ok := s.datasets[project+"."+dataset]; !ok {
+		writeError(w, http.StatusNotFound, "notFound", "Not found: Dataset "+project+":"+dataset)
+		return false
+	}
+	return true
+}
+
 func (s *Server) insertTable(w http.ResponseWriter, r *http.Request, project, dataset string) {
 	var t bq.Table
 	if err := json.NewDecoder(r.Body).Decode(&t); err != nil {
@@ -363,8 +373,7 @@ func (s *Server) insertTable(w http.ResponseWriter, r *http.Request, project, da
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.datasets[project+"."+dataset]; !ok {
-		writeError(w, http.StatusNotFound, "notFound", "Not found: Dataset "+project+":"+dataset)
+	if !s.hasDataset(w, project, dataset) {
 		return
 	}
 	key := project + "." + dataset + "." + t.TableReference.TableId

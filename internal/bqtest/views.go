@@ -54,8 +54,7 @@ func (s *Server) insertTableOrView(w http.ResponseWriter, r *http.Request, proje
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.datasets[project+"."+dataset]; !ok {
-		writeError(w, http.StatusNotFound, "notFound", "Not found: Dataset "+project+":"+dataset)
+	if !s.hasDataset(w, project, dataset) {
 		return
 	}
 	key := project + "." + dataset + "." + t.TableReference.TableId

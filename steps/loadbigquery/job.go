@@ -67,6 +67,31 @@ func wait(ctx context.Context, job *bigquery.Job, id string) (*bigquery.JobStatu
 	return status, nil
 }
 
+// awaitJob is job.Wait, except for a query job, which is polled through
+// jobs.get as load and copy jobs are: the client's Wait reads a query job
+// through getQueryResults, which answers a failed job with the job's error
+// — retried by the client for as long as its reason looks transient —
+// where the DONE status lets runOnce start the job's next generation.
+func awaitJob(ctx context.Context, job *bigquery.Job) (*bigquery.JobStatus, error) {
+	cfg, err := job.Config()
+	if _, isQuery := cfg.(*bigquery.QueryConfig); err != nil || !isQuery {
+		return job.Wait(ctx)
+	}
+	pause := 100 * time.Millisecond
+	for {
+		status, err := job.Status(ctx)
+		if err != nil || status == nil || status.Done() { // no status: wait reports it
+			return status, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
 // details is what errors[] adds to a job's errorResult, at most three of
 // them: BigQuery can list one per bad row.
 func details(result error, errs []*bigquery.Error) string {

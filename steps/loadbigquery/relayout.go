@@ -142,7 +142,7 @@ func build(ctx context.Context, t Target, table, tmp *bigquery.Table, want layou
 	if err != nil {
 		return classify(err)
 	}
-	if err := await(ctx, job); err != nil {
+	if _, err := wait(ctx, job, q.JobID); err != nil {
 		return fmt.Errorf("copy the rows into %s: %w", tmp.TableID, err)
 	}
 	tmd, err := tmp.Metadata(ctx)
@@ -187,7 +187,7 @@ func swapIn(ctx context.Context, t Target, table, tmp *bigquery.Table, rows uint
 	if err != nil {
 		return classify(err)
 	}
-	if err := await(ctx, job); err != nil {
+	if _, err := wait(ctx, job, copier.JobID); err != nil {
 		return fmt.Errorf("copy %s to %s: %w", tmp.TableID, table.TableID, err)
 	}
 	md, err := table.Metadata(ctx)
@@ -222,19 +222,6 @@ func metadata(ctx context.Context, table *bigquery.Table) (*bigquery.TableMetada
 func drop(ctx context.Context, table *bigquery.Table) error {
 	if err := table.Delete(ctx); err != nil && !isNotFound(err) {
 		return fmt.Errorf("drop %s: %w", table.TableID, classify(err))
-	}
-	return nil
-}
-
-// await waits for a job to end, and returns its failure: Wait succeeds
-// for a job that ran to its end and failed.
-func await(ctx context.Context, job *bigquery.Job) error {
-	status, err := job.Wait(ctx)
-	if err != nil {
-		return classify(err)
-	}
-	if err := status.Err(); err != nil {
-		return classify(err)
 	}
 	return nil
 }

@@ -189,7 +189,7 @@ func Check(ctx context.Context, q Querier, source string, contracts []*schemas.C
 		if c.Query != "" {
 			res.Findings = append(res.Findings, checkReads(source, c, live, readable)...)
 		}
-		if res.Version < c.MinSchemaVersion {
+		if schemas.VersionBefore(res.Version, c.MinSchemaVersion) {
 			found := res.Version
 			if found == "" {
 				found = "(none)"
