@@ -172,6 +172,14 @@ type Contract struct {
 	// describes (trainee → trainees). A row quarantined from that entity
 	// has its status left out too, so the two tables never disagree.
 	StatusOf map[string]string
+	// ChangedAt names the column that says when a row last changed, which
+	// a new version of the row begins at when it fits (after the previous
+	// version, not after the snapshot); empty: updated_at, when the
+	// contract has one. ChangedAtSource, when set, names a column saying
+	// per row where that time came from (audits, events, a column);
+	// otherwise it is ChangedAt's name.
+	ChangedAt       string
+	ChangedAtSource string
 	// PrimaryKey lists the columns (by Name) that identify a row.
 	PrimaryKey []string
 	// MinSchemaVersion is the lowest source schema_migrations version that
@@ -186,6 +194,21 @@ type Contract struct {
 	// BigQuery is how the entity's BigQuery table is partitioned and
 	// clustered (layout.go; the choices are in layouts.go).
 	BigQuery Layout
+}
+
+// ChangeTime returns the column a row's change time is read from and the
+// column, if any, naming its source per row (see ChangedAt); ok is false
+// when the contract has none.
+func (c *Contract) ChangeTime() (column, source string, ok bool) {
+	name := c.ChangedAt
+	if name == "" {
+		name = "updated_at"
+	}
+	col, found := c.Column(name)
+	if !found || col.Type != Timestamp {
+		return "", "", false
+	}
+	return name, c.ChangedAtSource, true
 }
 
 // Fields is every column the entity has in the warehouse, in order: the

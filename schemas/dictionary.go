@@ -21,7 +21,20 @@ func WriteDictionary(w io.Writer, contracts []*Contract) error {
 	b.WriteString("In BigQuery, a query that filters on a table's partitioning column reads and is billed for only the partitions " +
 		"it needs, and one that filters on its clustering columns reads fewer blocks. Rows whose partitioning value is NULL " +
 		"are in the `__NULL__` partition, and dates before 1960 or after 2159 (or ids outside the ranges) in `__UNPARTITIONED__`.\n\n")
-	b.WriteString("| entity | source | rows are |\n|---|---|---|\n")
+	b.WriteString("## History\n\n" +
+		"Every entity keeps its history beside its table, written in the same transaction that publishes a run:\n\n" +
+		"- `<entity>_versions`: every version of every row that runs observed, with the entity's columns and " +
+		"`valid_from`, `valid_to` (NULL: current), `is_deleted` (a tombstone: the row was gone from the source from `valid_from`; " +
+		"it carries the last values), `run_id` and `closed_by_run_id` (the runs that opened and closed it) and `valid_from_source`.\n" +
+		"- `<entity>_at(timestamptz)`: the rows as they were at a moment, e.g. `SELECT * FROM reporting.trainees_at('2026-09-01')`.\n" +
+		"- `<entity>_field_updates`: one row per column that changed from one version to the next, with `old_value`, `new_value` " +
+		"(as text), `changed_at` and its source; a personal (PII) column shows that it changed (`is_pii`), never its values.\n" +
+		"- `status_history`: the statuses' versions in one table (see the statuses entities).\n\n" +
+		"When a change happened (`valid_from_source`): `updated_at`, the row's own, which the service sets on every save, when the entity " +
+		"has one and it falls after the previous version and not after the run's snapshot; otherwise `snapshot`, the run's snapshot of the source " +
+		"(the change happened between the previous run's snapshot and this one). A row seen for the first time is valid from its `updated_at`: " +
+		"what it was before is not known. A row that disappears is closed, and its tombstone begins, at the snapshot.\n\n")
+	b.WriteString("## Entities\n\n| entity | source | rows are |\n|---|---|---|\n")
 	for _, c := range contracts {
 		fmt.Fprintf(&b, "| [%s](#%s) | %s | %s |\n", c.Entity, c.Entity, c.Source, cell(c.Description))
 	}
@@ -34,6 +47,14 @@ func WriteDictionary(w io.Writer, contracts []*Contract) error {
 		fmt.Fprintf(&b, "Source: `%s`, %s (schema version %s or later). Primary key: %s. Refreshed: %s.\n\n",
 			c.Source, from, c.MinSchemaVersion, strings.Join(c.PrimaryKey, ", "), c.Mode)
 		fmt.Fprintf(&b, "BigQuery: %s. %s\n\n", c.BigQuery.Describe(), cell(c.BigQuery.Why))
+		changed := "the run's snapshot"
+		if name, label, ok := c.ChangeTime(); ok {
+			changed = "`" + name + "` where it applies, else the run's snapshot"
+			if label != "" {
+				changed += " (`" + label + "` says where each time came from)"
+			}
+		}
+		fmt.Fprintf(&b, "History: `%s_versions`, `%s_at(timestamptz)`, `%s_field_updates`; versions begin at %s.\n\n", c.Entity, c.Entity, c.Entity, changed)
 		if len(c.StatusOf) > 0 {
 			var described []string
 			for _, t := range slices.Sorted(maps.Keys(c.StatusOf)) {

@@ -133,7 +133,9 @@ func BackfillPlan(runID int64, d Deps, c *schemas.Contract, b Backfill, chunks [
 		}
 		task.Steps = append(task.Steps, &chunkStep{runID: runID, d: d, c: c, backfill: b, chunk: ch, progress: progress})
 	}
-	task.Steps = append(task.Steps, &mergeStep{e: e, window: backfillWindow(c, b, math.MinInt64, math.MaxInt64)})
+	window := backfillWindow(c, b, math.MinInt64, math.MaxInt64)
+	e.window = &window
+	task.Steps = append(task.Steps, &mergeStep{e: e, window: window})
 	var propagate []pipeline.Task
 	if d.BigQuery != nil {
 		propagate = append(propagate, pipeline.Task{Entity: c.Entity, Steps: []pipeline.Step{&backfillBigQueryStep{e: e, backfill: b}}})

@@ -128,6 +128,9 @@ type entity struct {
 	// sourceSQL is the SQL checksum of the rows read, when
 	// Deps.ReconcileSQL asks for one.
 	sourceSQL *reconcile.Checksum
+	// window, for a backfill, is the rows it replaced: only those are
+	// compared with the entity's versions.
+	window *loadwarehouse.Window
 }
 
 // Extracted is the extract step's output, recorded in the ledger

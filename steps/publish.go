@@ -13,6 +13,7 @@ import (
 	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/loadwarehouse"
+	"github.com/dfe-nightshift/nightshift/steps/versions"
 )
 
 // publishStep makes a run's staged entities visible in one warehouse
@@ -44,14 +45,39 @@ type Published struct {
 	// Withheld are, per statuses entity, the rows left out because the
 	// row they describe is quarantined (see withholdQuarantined).
 	Withheld map[string]int64 `json:"withheld,omitempty"`
+	// Versions are, per entity, what changed and the versions written.
+	Versions map[string]VersionsWritten `json:"versions,omitempty"`
 	// Loss is what the loss check found in each entity it checked; a
 	// tripped one here was accepted (--accept-loss).
 	Loss []pipeline.LossFinding `json:"loss,omitempty"`
 }
 
 func (s *publishStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) {
-	out := Published{Rows: map[string]int64{}, Replaced: map[string]int64{}, History: map[string]int64{}, Withheld: map[string]int64{}}
+	out := Published{Rows: map[string]int64{}, Replaced: map[string]int64{}, History: map[string]int64{}, Withheld: map[string]int64{},
+		Versions: map[string]VersionsWritten{}}
 	var total int64
+	// What changed is found before the transaction, so that the tables it
+	// locks are held for the writing of the changes only.
+	diffs, at := map[string]versions.Diff{}, map[string]time.Time{}
+	for _, e := range s.entities {
+		c := e.contract
+		at[c.Entity] = e.out.SnapshotAt
+		if at[c.Entity].IsZero() {
+			// A backfill's chunks were read at snapshots of their own;
+			// its rows are observed as of now.
+			at[c.Entity] = time.Now()
+		}
+		var w *versions.Window
+		if e.window != nil {
+			where, args := e.window.Where()
+			w = &versions.Window{Where: where, Args: args}
+		}
+		d, err := versions.Compute(ctx, s.deps.Warehouse, s.deps.Schema, c, c.Entity, w, s.deps.SpoolDir)
+		if err != nil {
+			return pipeline.Outcome{}, err
+		}
+		diffs[c.Entity] = d
+	}
 	err := publish(ctx, s.deps, s.runID, s.names(), func(ctx context.Context, p *loadwarehouse.Publisher) error {
 		if s.checkLoss && s.deps.Loss != nil {
 			findings, err := checkLoss(ctx, p.Tx, s.deps.Schema, *s.deps.Loss, s.versions, s.entities)
@@ -92,8 +118,13 @@ func (s *publishStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 			}
 			out.Rows[c.Entity], out.Replaced[c.Entity] = rows, replaced
 			total += rows
+			applied, err := versions.Apply(ctx, p.Tx, s.deps.Schema, c, s.runID, at[c.Entity], diffs[c.Entity])
+			if err != nil {
+				return err
+			}
+			out.Versions[c.Entity] = VersionsWritten{Diff: diffs[c.Entity], Applied: applied}
 			if c.History {
-				opened, err := updateHistory(ctx, p.Tx, s.deps.Schema, c, s.runID, e.out.SnapshotAt)
+				opened, err := versions.StatusHistory(ctx, p.Tx, s.deps.Schema, c, s.runID, at[c.Entity], diffs[c.Entity])
 				if err != nil {
 					return err
 				}
@@ -111,6 +142,13 @@ func (s *publishStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 		return pipeline.Outcome{}, err
 	}
 	return pipeline.Outcome{Rows: total, Detail: out}, nil
+}
+
+// VersionsWritten is what the publish found changed in an entity and
+// wrote to its versions.
+type VersionsWritten struct {
+	Diff    versions.Diff    `json:"diff"`
+	Applied versions.Applied `json:"applied"`
 }
 
 func (s *publishStep) names() []string {
@@ -151,47 +189,6 @@ func publish(ctx context.Context, d Deps, runID int64, entities []string, change
 		return fmt.Errorf("publish run %d: %w", runID, err)
 	}
 	return nil
-}
-
-// updateHistory keeps reporting.status_history in step with a statuses
-// entity just swapped in, inside the publish transaction: versions whose
-// status changed, or whose entity is gone, are closed at the snapshot's
-// time; new statuses are opened. It returns the versions opened.
-func updateHistory(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, runID int64, at time.Time) (int64, error) {
-	statuses := pgx.Identifier{schema, c.Entity}.Sanitize()
-	history := pgx.Identifier{schema, "status_history"}.Sanitize()
-	// A run older than the current versions (a retry of an old run) must
-	// not rewrite history that a later run already wrote.
-	var newer bool
-	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+history+" WHERE origin = $1 AND valid_from > $2)", c.Entity, at).Scan(&newer); err != nil {
-		return 0, fmt.Errorf("status history %s: %w", c.Entity, err)
-	}
-	if newer {
-		return 0, pipeline.MarkPermanent(fmt.Errorf("status history of %s already has versions newer than this run's snapshot (%s)", c.Entity, at))
-	}
-	_, err := tx.Exec(ctx, `
-		UPDATE `+history+` h SET valid_to = $2, is_current = false, closed_by_run_id = $3
-		WHERE h.is_current AND h.origin = $1 AND h.valid_from < $2
-		  AND NOT EXISTS (SELECT 1 FROM `+statuses+` s
-		                  WHERE s.entity_type = h.entity_type AND s.entity_id = h.entity_id
-		                    AND s.status IS NOT DISTINCT FROM h.status)
-		  -- A withheld status says nothing new: its history stays open.
-		  AND NOT EXISTS (SELECT 1 FROM nightshift.quarantine q
-		                  WHERE q.run_id = $3 AND q.entity = $1 AND q.key = h.entity_type || '/' || h.entity_id)`,
-		c.Entity, at, runID)
-	if err != nil {
-		return 0, fmt.Errorf("status history %s: %w", c.Entity, err)
-	}
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO `+history+` (entity_type, entity_id, status, valid_from, is_current, origin, run_id)
-		SELECT s.entity_type, s.entity_id, s.status, $2, true, $1, $3 FROM `+statuses+` s
-		WHERE NOT EXISTS (SELECT 1 FROM `+history+` h
-		                  WHERE h.is_current AND h.entity_type = s.entity_type AND h.entity_id = s.entity_id)`,
-		c.Entity, at, runID)
-	if err != nil {
-		return 0, fmt.Errorf("status history %s: %w", c.Entity, err)
-	}
-	return tag.RowsAffected(), nil
 }
 
 // withholdQuarantined leaves out of a statuses entity's staging table the

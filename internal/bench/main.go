@@ -74,6 +74,23 @@ type report struct {
 	BackfillRSSMB  float64 `json:"backfill_peak_rss_mb"`
 	// PeakRSSMB is the most any nightshift process held.
 	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// Versioning is the cost of keeping VersionsEntity's versions, in
+	// runs of that entity alone where none, 1 % and all of its rows
+	// changed.
+	VersionsEntity string       `json:"versions_entity"`
+	Versioning     []versioning `json:"versioning"`
+}
+
+// versioning is one run of the versions entity: its time, and the part of
+// it spent finding what changed and writing the versions (the publish
+// step's own account: diff and apply).
+type versioning struct {
+	ChangedPct  float64 `json:"changed_percent"`
+	Changed     int64   `json:"rows_changed"`
+	RunSecs     float64 `json:"run_seconds"`
+	VersionSecs float64 `json:"versioning_seconds"`
+	// Overhead is what versioning adds to the rest of the run.
+	Overhead float64 `json:"overhead"`
 }
 
 func main() {
@@ -83,6 +100,7 @@ func main() {
 	out := flag.String("json", "bench-results.json", "where to write the figures as JSON")
 	scale := flag.String("scale", "", "the seed scale, for the report")
 	backfill := flag.String("backfill", "trainees", "the entity to backfill whole")
+	versioned := flag.String("versions", "declarations", "the entity whose versioning cost is measured (its source table needs updated_at)")
 	flag.Parse()
 	ctx := context.Background()
 	dbURL := func(name string) string { return strings.Replace(*server, "/postgres?", "/"+name+"?", 1) }
@@ -96,7 +114,7 @@ func main() {
 		return timed(ctx, wh, *bin, append([]string{"--config", *config}, args...)...)
 	}
 
-	rep := report{Scale: *scale, BackfillEntity: *backfill}
+	rep := report{Scale: *scale, BackfillEntity: *backfill, VersionsEntity: *versioned}
 	for _, c := range schemas.All() {
 		r, err := baseline(ctx, sources[c.Source], dbURL("warehouse"), c)
 		if err != nil {
@@ -141,6 +159,17 @@ func main() {
 	rep.BackfillRows, rep.BackfillSecs, rep.BackfillRSSMB = bf.rows, bf.wallSecs, bf.rssMB
 	rep.PeakRSSMB = max(rep.PeakRSSMB, bf.rssMB)
 	log.Printf("backfill %s: %d rows %.1fs, rss %.0f MB", *backfill, bf.rows, bf.wallSecs, bf.rssMB)
+
+	for _, pct := range []float64{0, 1, 100} {
+		v, err := measureVersioning(ctx, wh, sources, *versioned, pct, func() (run, error) {
+			return nightshift("run", "--entity", *versioned, "--reason", "make bench")
+		})
+		if err != nil {
+			log.Fatalf("versioning %s at %.0f %%: %v", *versioned, pct, err)
+		}
+		rep.Versioning = append(rep.Versioning, v)
+		log.Printf("versions %s, %3.0f %% changed: run %.1fs, versioning %.1fs (overhead %.1f %%)", *versioned, pct, v.RunSecs, v.VersionSecs, 100*v.Overhead)
+	}
 
 	printMarkdown(os.Stdout, rep)
 	data, _ := json.MarshalIndent(rep, "", "  ")
@@ -192,11 +221,11 @@ func timed(ctx context.Context, wh *pgx.Conn, bin string, args ...string) (run, 
 	r.entities = map[string]entityFigures{}
 	rows, err := wh.Query(ctx, `
 		SELECT entity,
-		       -- What the baseline does too: read, load, and (backfill) chunks;
-		       -- status history is more work, and not timed.
-		       coalesce(extract(epoch FROM max(finished_at) FILTER (WHERE step <> 'status-history') - min(started_at)), 0)::float8,
+		       -- What the baseline does, and more: read, load, (backfill)
+		       -- chunks, publish with the versions.
+		       coalesce(extract(epoch FROM max(finished_at) - min(started_at)), 0)::float8,
 		       coalesce(sum(bytes) FILTER (WHERE step = 'extract'), 0)::float8 / 1048576,
-		       coalesce(sum(rows) FILTER (WHERE step NOT IN ('load-warehouse', 'load-bigquery', 'status-history')), 0)::int8
+		       coalesce(sum(rows) FILTER (WHERE step NOT IN ('load-warehouse', 'load-bigquery')), 0)::int8
 		FROM nightshift.step_runs
 		WHERE run_id = (SELECT max(id) FROM nightshift.runs) AND status = 'succeeded'
 		GROUP BY entity`)
@@ -215,6 +244,51 @@ func timed(ctx context.Context, wh *pgx.Conn, bin string, args ...string) (run, 
 		r.rows += n
 	}
 	return r, rows.Err()
+}
+
+// measureVersioning changes pct % of the entity's source rows (their
+// updated_at moves by a second: every row so touched is a changed row),
+// runs the entity alone and reads from the ledger how long the run took
+// and how much of it the versions did.
+func measureVersioning(ctx context.Context, wh *pgx.Conn, sources map[string]string, entity string, pct float64, runIt func() (run, error)) (versioning, error) {
+	v := versioning{ChangedPct: pct}
+	c, err := schemas.Lookup(entity)
+	if err != nil {
+		return v, err
+	}
+	if c.Table == "" {
+		return v, fmt.Errorf("%s is not an entity read from a table", entity)
+	}
+	if pct > 0 {
+		src, err := pgx.Connect(ctx, sources[c.Source])
+		if err != nil {
+			return v, err
+		}
+		defer src.Close(ctx)
+		// Every nth row by id, n = 100/pct: spread through the table.
+		tag, err := src.Exec(ctx, fmt.Sprintf("UPDATE %s SET updated_at = updated_at + interval '1 second' WHERE id %% %d = 0",
+			pgx.Identifier{"public", c.Table}.Sanitize(), int(100/pct)))
+		if err != nil {
+			return v, err
+		}
+		v.Changed = tag.RowsAffected()
+	}
+	got, err := runIt()
+	if err != nil {
+		return v, err
+	}
+	v.RunSecs = got.wallSecs
+	err = wh.QueryRow(ctx, `
+		SELECT coalesce((detail->'versions'->$1->'diff'->>'seconds')::float8, 0) + coalesce((detail->'versions'->$1->'applied'->>'seconds')::float8, 0)
+		FROM nightshift.step_runs
+		WHERE run_id = (SELECT max(id) FROM nightshift.runs) AND step = 'publish' AND status = 'succeeded'`, entity).Scan(&v.VersionSecs)
+	if err != nil {
+		return v, fmt.Errorf("the publish's account of the versions: %w", err)
+	}
+	if rest := v.RunSecs - v.VersionSecs; rest > 0 {
+		v.Overhead = v.VersionSecs / rest
+	}
+	return v, nil
 }
 
 // baseline pipes the contract's SELECT from the source into a table of the
@@ -297,6 +371,15 @@ func printMarkdown(w io.Writer, rep report) {
 	fmt.Fprintf(w, "\nFull run, every entity, %s at a time: %.1f s, against %.1f s for the baselines one after another (ratio %.2f); peak RSS %.0f MiB; Parquet written %.1f MiB.\n",
 		"run.parallelism", rep.RunSecs, rep.BaselineSecs, rep.BaselineSecs/rep.RunSecs, rep.RunRSSMB, rep.ParquetMB)
 	fmt.Fprintf(w, "Backfill of all of %s (%d rows): %.1f s, peak RSS %.0f MiB.\n\n", rep.BackfillEntity, rep.BackfillRows, rep.BackfillSecs, rep.BackfillRSSMB)
+	if len(rep.Versioning) > 0 {
+		fmt.Fprintf(w, "Versions of %s, run alone (versioning: the publish's diff and writing of versions; overhead: versioning over the rest of the run):\n\n", rep.VersionsEntity)
+		fmt.Fprintln(w, "| rows changed | run s | versioning s | overhead |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|")
+		for _, v := range rep.Versioning {
+			fmt.Fprintf(w, "| %.0f %% (%d) | %.1f | %.1f | %.1f %% |\n", v.ChangedPct, v.Changed, v.RunSecs, v.VersionSecs, 100*v.Overhead)
+		}
+		fmt.Fprintln(w)
+	}
 	verdict := func(ok bool) string {
 		if ok {
 			return "met"

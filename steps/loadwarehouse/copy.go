@@ -182,7 +182,8 @@ func (s *copyStream) fill() error {
 	end := min(s.row+encodeRows, int(s.rec.NumRows()))
 	var err error
 	for i := s.row; i < end; i++ {
-		s.buf = binary.BigEndian.AppendUint16(s.buf, uint16(len(cols)))
+		// One field more than the contract's: the row's digest (RowDigestColumn).
+		s.buf = binary.BigEndian.AppendUint16(s.buf, uint16(len(cols)+1))
 		start := len(s.buf)
 		for j, col := range cols {
 			if col.IsNull(i) {
@@ -193,7 +194,9 @@ func (s *copyStream) fill() error {
 				return fmt.Errorf("row %d, column %d: %w", s.rows+1, j+1, err)
 			}
 		}
-		s.digest.Add(s.buf[start:])
+		h := s.digest.Add(s.buf[start:])
+		s.buf = binary.BigEndian.AppendUint32(s.buf, 8)
+		s.buf = binary.BigEndian.AppendUint64(s.buf, h)
 		s.rows++
 	}
 	s.row = end

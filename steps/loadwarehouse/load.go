@@ -106,7 +106,12 @@ const cleanupTimeout = 30 * time.Second
 func (l *Load) DropStaging(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	_, _ = l.Pool.Exec(ctx, "DROP TABLE IF EXISTS "+quote(StagingSchema, l.staging()))
+	_, _ = l.Pool.Exec(ctx, "DROP TABLE IF EXISTS "+quote(StagingSchema, l.staging())+", "+quote(StagingSchema, ChangesTable(l.staging())))
 }
+
+// ChangesTable names the table where the versions' diff leaves the keys
+// of a staging table that changed, for the publish: it goes with the
+// staging table.
+func ChangesTable(staging string) string { return staging + "__changes" }
 
 func quote(parts ...string) string { return pgx.Identifier(parts).Sanitize() }

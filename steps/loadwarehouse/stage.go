@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 	"github.com/dfe-nightshift/nightshift/steps/spool"
 )
@@ -37,6 +38,28 @@ type Stage struct {
 	err    error
 }
 
+// RowDigestColumn is the staging tables' one column beyond the contract's:
+// each row's digest (reconcile.Digest's hash of the row as copied),
+// computed as the row streams by. The versions of the entity are kept by
+// comparing it with the digest the current version was stored with, so a
+// run finds what changed without comparing values; the publish drops it
+// once the versions are written (a catalog-only change), so analysts
+// never see it.
+const RowDigestColumn = "nightshift_row_digest"
+
+// createStagingSQL creates a staging table: the contract's columns, then
+// RowDigestColumn.
+func createStagingSQL(c *schemas.Contract, table string) []string {
+	return append(c.CreateTableSQL(StagingSchema, table),
+		fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s bigint", quote(StagingSchema, table), quote(RowDigestColumn)))
+}
+
+// stagingColumns is the column list of a COPY or INSERT into a staging
+// table, the digest included.
+func stagingColumns(c *schemas.Contract) string {
+	return c.CopyColumns() + ", " + quote(RowDigestColumn)
+}
+
 // stageQueue is how many batches may wait for the COPY: enough to ride out
 // a hiccup on either side, few enough to bound memory.
 const stageQueue = 2
@@ -52,7 +75,7 @@ func (l *Load) Begin(ctx context.Context) (*Stage, error) {
 	staging := quote(StagingSchema, l.staging())
 	batch := &pgx.Batch{}
 	batch.Queue("DROP TABLE IF EXISTS " + staging)
-	for _, stmt := range c.CreateTableSQL(StagingSchema, l.staging()) {
+	for _, stmt := range createStagingSQL(c, l.staging()) {
 		batch.Queue(stmt)
 	}
 	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
@@ -73,7 +96,7 @@ func (l *Load) Begin(ctx context.Context) (*Stage, error) {
 			return nil, ctx.Err()
 		}
 	})
-	copySQL := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", staging, c.CopyColumns())
+	copySQL := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", staging, stagingColumns(c))
 	go func() {
 		defer close(s.done)
 		tag, err := conn.Conn().PgConn().CopyFrom(ctx, s.stream, copySQL)

@@ -74,7 +74,7 @@ func (l *Load) Accumulate(ctx context.Context, staged reconcile.Checksum, w Wind
 		if _, err := tx.Exec(ctx, "DELETE FROM "+acc+" WHERE "+where, args...); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", acc, c.CopyColumns(), c.CopyColumns(), staging)); err != nil {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", acc, stagingColumns(c), stagingColumns(c), staging)); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, "DROP TABLE "+staging)
@@ -131,7 +131,7 @@ func (l *Load) MergeBackfill(ctx context.Context, w Window) (Merged, error) {
 	where, args := w.Where()
 	batch := &pgx.Batch{}
 	batch.Queue("DROP TABLE IF EXISTS " + staging)
-	for _, stmt := range c.CreateTableSQL(StagingSchema, l.staging()) {
+	for _, stmt := range createStagingSQL(c, l.staging()) {
 		batch.Queue(stmt)
 	}
 	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
@@ -139,13 +139,14 @@ func (l *Load) MergeBackfill(ctx context.Context, w Window) (Merged, error) {
 	}
 	err = func() error {
 		// coalesce: a row whose window column is NULL is outside the window.
+		// Those rows are not versioned again, so their digest stays NULL.
 		tag, err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE NOT coalesce((%s), false)",
 			staging, c.CopyColumns(), c.CopyColumns(), target, where), args...)
 		if err != nil {
 			return err
 		}
 		m.Kept = tag.RowsAffected()
-		tag, err = conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", staging, c.CopyColumns(), c.CopyColumns(), acc))
+		tag, err = conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", staging, stagingColumns(c), stagingColumns(c), acc))
 		if err != nil {
 			return err
 		}

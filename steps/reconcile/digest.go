@@ -28,10 +28,13 @@ type Digest struct {
 	sum  uint64
 }
 
-// Add adds one row.
-func (d *Digest) Add(row []byte) {
+// Add adds one row and returns its hash: the row's own digest, by which
+// the versions of an entity tell a changed row from an unchanged one.
+func (d *Digest) Add(row []byte) uint64 {
+	h := xxhash.Sum64(row)
 	d.rows++
-	d.sum += xxhash.Sum64(row)
+	d.sum += h
+	return h
 }
 
 // Merge adds the rows of another digest, as if they had been added to d.

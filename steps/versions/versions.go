@@ -1,0 +1,322 @@
+// Package versions keeps the history of every entity in the warehouse:
+// reporting.<entity>_versions holds each version of each row, valid from
+// when it began until the next one (NULL: the current one), a row gone
+// from the source closed by a tombstone (is_deleted). Per entity,
+// <entity>_at(timestamptz) gives the rows as they were at a moment and
+// <entity>_field_updates the change of each column.
+//
+// A run finds what changed by comparing digests, not values: each staged
+// row carries the digest its load computed while the row streamed by
+// (loadwarehouse.RowDigestColumn), each current version the digest it was
+// stored with. Compute diffs the two outside the publish transaction and
+// leaves the keys that differ in a changes table; Apply, inside it, writes
+// the versions of those keys only, so its cost follows the rows that
+// changed, not the size of the table. A run that changed nothing adds
+// nothing.
+package versions
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/schemas"
+	"github.com/dfe-nightshift/nightshift/steps/loadwarehouse"
+)
+
+// Table names the entity's versions table.
+func Table(entity string) string { return entity + "_versions" }
+
+// AsOf names the entity's as-of function.
+func AsOf(entity string) string { return entity + "_at" }
+
+// FieldUpdates names the entity's view of column changes.
+func FieldUpdates(entity string) string { return entity + "_field_updates" }
+
+// Changes names the staging table Compute leaves for Apply.
+func Changes(entity string) string { return loadwarehouse.ChangesTable(entity) }
+
+// Where each version's valid_from comes from.
+const (
+	// FromSnapshot: the time of the run's snapshot of the source; the
+	// change happened between the previous run's snapshot and this one.
+	FromSnapshot = "snapshot"
+	// Otherwise the name of the row's change-time column (updated_at,
+	// which Rails sets on every save), or the source that column names
+	// per row (audits, events).
+)
+
+// Applied is what Apply wrote.
+type Applied struct {
+	Opened  int64 `json:"opened"`
+	Closed  int64 `json:"closed"`
+	Deleted int64 `json:"deleted"`
+	// Refreshed are versions whose digest was unknown and whose values
+	// had not changed: only their digest was written.
+	Refreshed int64   `json:"refreshed,omitempty"`
+	Seconds   float64 `json:"seconds"`
+}
+
+// Apply brings the entity's versions up to date with its table just
+// swapped in (reporting.<entity>, still carrying the digests), inside the
+// publish transaction, from the changes Compute left (or, on the entity's
+// first versioned run, from every row). at is the time of the run's
+// snapshot. It then drops the digests from the table and the changes
+// table.
+func Apply(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, runID int64, at time.Time, d Diff) (Applied, error) {
+	start := time.Now()
+	var a Applied
+	if err := guard(ctx, tx, c, runID, at); err != nil {
+		return a, err
+	}
+	created, err := ensure(ctx, tx, schema, c)
+	if err != nil {
+		return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
+	}
+	a, err = write(ctx, tx, schema, c, runID, at, created || d.First)
+	if err != nil {
+		return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
+	}
+	if created {
+		if err := createIndexes(ctx, tx, schema, c); err != nil {
+			return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
+		}
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s", quote(schema, c.Entity), quote(loadwarehouse.RowDigestColumn)))
+	batch.Queue("DROP TABLE IF EXISTS " + quote(loadwarehouse.StagingSchema, Changes(c.Entity)))
+	batch.Queue(`INSERT INTO nightshift.versions_applied (entity, run_id, observed_at) VALUES ($1, $2, $3)
+		ON CONFLICT (entity) DO UPDATE SET run_id = excluded.run_id, observed_at = excluded.observed_at, applied_at = now()`, c.Entity, runID, at)
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
+	}
+	a.Seconds = time.Since(start).Seconds()
+	return a, nil
+}
+
+// guard refuses a run older than the one the versions last came from (a
+// retry of an old run after a newer one published): it would write
+// history that a later run already wrote.
+func guard(ctx context.Context, tx pgx.Tx, c *schemas.Contract, runID int64, at time.Time) error {
+	var last int64
+	var observed time.Time
+	err := tx.QueryRow(ctx, "SELECT run_id, observed_at FROM nightshift.versions_applied WHERE entity = $1", c.Entity).Scan(&last, &observed)
+	if err == pgx.ErrNoRows {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("versions of %s: %w", c.Entity, err)
+	}
+	if last > runID || observed.After(at) {
+		return pipeline.MarkPermanent(fmt.Errorf("versions of %s already hold run %d's snapshot (%s), later than this run's (%s): run the entity again instead of retrying this run",
+			c.Entity, last, observed.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339)))
+	}
+	return nil
+}
+
+// write opens, closes and tombstones versions. all: every row of the
+// table opens a version (the entity's first versioned run); otherwise the
+// changes table says which keys to look at.
+func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, runID int64, at time.Time, all bool) (Applied, error) {
+	var a Applied
+	table, versions := quote(schema, c.Entity), quote(schema, Table(c.Entity))
+	cols := columnList(c, "")
+	from, source := validFrom(c, "s", "NULL::timestamptz")
+	if all {
+		tag, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (%s, valid_from, is_deleted, run_id, valid_from_source, row_digest)
+			SELECT %s, %s, false, $2, %s, s.%s FROM %s s`,
+			versions, cols, columnList(c, "s"), from, source, quote(loadwarehouse.RowDigestColumn), table), at, runID)
+		a.Opened = tag.RowsAffected()
+		return a, err
+	}
+	changes := quote(loadwarehouse.StagingSchema, Changes(c.Entity))
+	on := func(l, r string) string { return keyJoin(c, l, r) }
+	from, source = validFrom(c, "s", "v.valid_from")
+	// One statement at a time: the later ones read the temporary table an
+	// earlier one creates, which a batch would prepare before it exists.
+	type statement struct {
+		sql  string
+		args []any
+		rows *int64
+	}
+	// The temporary table of the entity before in this transaction goes.
+	stmts := []statement{{sql: "DROP TABLE IF EXISTS pg_temp.nightshift_version_changes"}}
+	// A version of unknown digest whose values are those staged did not
+	// change: it gets its digest, and the key leaves the changes.
+	stmts = append(stmts, statement{rows: &a.Refreshed, sql: fmt.Sprintf(`WITH same AS (
+			UPDATE %[1]s v SET row_digest = c.row_digest
+			FROM %[2]s c JOIN %[3]s s ON %[4]s
+			WHERE c.change = 'unknown' AND %[5]s AND v.valid_to IS NULL AND NOT v.is_deleted
+			  AND (%[6]s) IS NOT DISTINCT FROM (%[7]s)
+			RETURNING %[8]s)
+		DELETE FROM %[2]s c USING same v WHERE %[5]s`,
+		versions, changes, table, on("s", "c"), on("v", "c"), columnList(c, "v"), columnList(c, "s"), keyList(c, "v"))})
+	// What each changed key becomes: a new version from the staged row, or
+	// a tombstone. A key whose row is in the changes but not in the table
+	// was withheld from it (its row is quarantined elsewhere): it says
+	// nothing new, and its version stays open. So does a key that looks
+	// deleted because this run quarantined its row.
+	stmts = append(stmts, statement{sql: fmt.Sprintf(`CREATE TEMP TABLE nightshift_version_changes ON COMMIT DROP AS
+		SELECT %[1]s, c.change, c.row_digest,
+		       CASE WHEN c.change = 'deleted' THEN $1::timestamptz ELSE %[2]s END AS valid_from,
+		       CASE WHEN c.change = 'deleted' THEN 'snapshot' ELSE %[3]s END AS valid_from_source
+		FROM %[4]s c
+		LEFT JOIN %[5]s s ON %[6]s
+		LEFT JOIN %[7]s v ON %[8]s AND v.valid_to IS NULL
+		WHERE (c.change <> 'deleted' AND s.%[9]s IS NOT NULL)
+		   OR (c.change = 'deleted' AND v.%[9]s IS NOT NULL AND NOT v.is_deleted
+		       AND NOT EXISTS (SELECT 1 FROM nightshift.quarantine q WHERE q.run_id = $2 AND q.entity = $3 AND q.key = %[10]s))`,
+		keyList(c, "c"), from, source, changes, table, on("s", "c"), versions, on("v", "c"), quote(c.PrimaryKey[0]), quarantineKey(c, "c")),
+		args: []any{at, runID, c.Entity}})
+	stmts = append(stmts, statement{sql: "ANALYZE nightshift_version_changes"})
+	stmts = append(stmts, statement{rows: &a.Closed, args: []any{runID}, sql: fmt.Sprintf(`UPDATE %s v SET valid_to = n.valid_from, closed_by_run_id = $1
+		FROM nightshift_version_changes n WHERE %s AND v.valid_to IS NULL`, versions, on("v", "n"))})
+	stmts = append(stmts, statement{rows: &a.Opened, args: []any{runID}, sql: fmt.Sprintf(`INSERT INTO %s (%s, valid_from, is_deleted, run_id, valid_from_source, row_digest)
+		SELECT %s, n.valid_from, false, $1, n.valid_from_source, n.row_digest
+		FROM nightshift_version_changes n JOIN %s s ON %s WHERE n.change <> 'deleted'`,
+		versions, cols, columnList(c, "s"), table, on("s", "n"))})
+	stmts = append(stmts, statement{rows: &a.Deleted, args: []any{runID}, sql: fmt.Sprintf(`INSERT INTO %s (%s, valid_from, is_deleted, run_id, valid_from_source, row_digest)
+		SELECT %s, n.valid_from, true, $1, n.valid_from_source, v.row_digest
+		FROM nightshift_version_changes n JOIN %s v ON %s AND v.valid_to = n.valid_from AND v.closed_by_run_id = $1
+		WHERE n.change = 'deleted'`,
+		versions, cols, columnList(c, "v"), versions, on("v", "n"))})
+	for _, st := range stmts {
+		tag, err := tx.Exec(ctx, st.sql, st.args...)
+		if err != nil {
+			return a, err
+		}
+		if st.rows != nil {
+			*st.rows = tag.RowsAffected()
+		}
+	}
+	return a, nil
+}
+
+// validFrom is the SQL of a new version's valid_from and of its source,
+// given the staged row's alias and the previous version's valid_from: the
+// row's change time (Contract.ChangeTime: updated_at, or a statuses
+// entity's status_changed_at) when it falls after the previous version and
+// not after the snapshot ($1), else the snapshot.
+func validFrom(c *schemas.Contract, alias, previous string) (from, source string) {
+	name, label, ok := c.ChangeTime()
+	if !ok {
+		return "$1::timestamptz", "'" + FromSnapshot + "'"
+	}
+	u := alias + "." + quote(name)
+	cond := fmt.Sprintf("%s IS NOT NULL AND %s <= $1 AND (%s IS NULL OR %s > %s)", u, u, previous, u, previous)
+	src := literal(name)
+	if label != "" {
+		src = fmt.Sprintf("coalesce(%s.%s, %s)", alias, quote(label), literal(name))
+	}
+	return fmt.Sprintf("CASE WHEN %s THEN %s ELSE $1::timestamptz END", cond, u),
+		fmt.Sprintf("CASE WHEN %s THEN %s ELSE '%s' END", cond, src, FromSnapshot)
+}
+
+// quarantineKey renders a key as the extract writes it in
+// nightshift.quarantine (extract.rowKey): integers and text as themselves,
+// anything else as hex; a composite key joined by '/'.
+func quarantineKey(c *schemas.Contract, alias string) string {
+	parts := make([]string, len(c.PrimaryKey))
+	for i, k := range c.PrimaryKey {
+		col, _ := c.Column(k)
+		ref := alias + "." + quote(k)
+		switch col.Type {
+		case schemas.Int16, schemas.Int32, schemas.Int64, schemas.Text:
+			parts[i] = ref + "::text"
+		case schemas.UUID:
+			parts[i] = "replace(" + ref + "::text, '-', '')"
+		default:
+			parts[i] = ref + "::text"
+		}
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "concat_ws('/', " + strings.Join(parts, ", ") + ")"
+}
+
+// ensure creates the versions table, its as-of function and its field
+// updates view, or adds the contract's new columns to them. It reports
+// whether it created the table (which then has no index yet: the first
+// run's rows go in faster before).
+func ensure(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) (bool, error) {
+	versions := quote(schema, Table(c.Entity))
+	rows, err := tx.Query(ctx, `SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`, versions)
+	if err != nil {
+		return false, err
+	}
+	have, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return false, err
+	}
+	created := len(have) == 0
+	var stmts []string
+	if created {
+		stmts = append(stmts, createTableSQL(schema, c)...)
+	} else {
+		for _, col := range c.Fields() {
+			if !slices.Contains(have, col.Name) {
+				stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", versions, quote(col.Name), col.WarehouseType()),
+					fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", versions, quote(col.Name), literal(columnComment(col))))
+			}
+		}
+	}
+	if len(stmts) == 0 {
+		return false, nil
+	}
+	// The function's result type and the view's columns change with the
+	// table's: they are made again only when it does, so that nothing an
+	// analyst built on them is disturbed by a run that changed nothing.
+	stmts = append(stmts, asOfSQL(schema, c)...)
+	stmts = append(stmts, fieldUpdatesSQL(schema, c)...)
+	for _, s := range stmts {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return false, err
+		}
+	}
+	return created, nil
+}
+
+// columnList lists the contract's columns, qualified by alias when given.
+func columnList(c *schemas.Contract, alias string) string {
+	fields := c.Fields()
+	out := make([]string, len(fields))
+	for i, col := range fields {
+		out[i] = qualified(alias, col.Name)
+	}
+	return strings.Join(out, ", ")
+}
+
+// keyList lists the primary key's columns, qualified by alias when given.
+func keyList(c *schemas.Contract, alias string) string {
+	out := make([]string, len(c.PrimaryKey))
+	for i, k := range c.PrimaryKey {
+		out[i] = qualified(alias, k)
+	}
+	return strings.Join(out, ", ")
+}
+
+// keyJoin is the join condition of two aliases on the primary key.
+func keyJoin(c *schemas.Contract, l, r string) string {
+	out := make([]string, len(c.PrimaryKey))
+	for i, k := range c.PrimaryKey {
+		out[i] = qualified(l, k) + " = " + qualified(r, k)
+	}
+	return strings.Join(out, " AND ")
+}
+
+func qualified(alias, col string) string {
+	if alias == "" {
+		return quote(col)
+	}
+	return alias + "." + quote(col)
+}
+
+func quote(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
+
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

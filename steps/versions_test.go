@@ -1,0 +1,197 @@
+package steps_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dfe-nightshift/nightshift/pipeline"
+	"github.com/dfe-nightshift/nightshift/schemas"
+)
+
+// people has what versions care about: a key, a personal column, a plain
+// one and the updated_at Rails keeps.
+var people = schemas.Contract{
+	Entity: "people", Description: "People.", Source: "src", Table: "people",
+	PrimaryKey: []string{"id"}, MinSchemaVersion: "20240101000000", Mode: schemas.Full,
+	Columns: []schemas.Column{
+		{Name: "id", SourceType: "int8", Type: schemas.Int64, Description: "id"},
+		{Name: "name", SourceType: "text", Type: schemas.Text, Nullable: true, PII: schemas.PIIPersonal, Description: "name"},
+		{Name: "status", SourceType: "text", Type: schemas.Text, Nullable: true, Description: "status"},
+		{Name: "updated_at", SourceType: "timestamp", Type: schemas.Timestamp, Nullable: true, Description: "updated_at"},
+	},
+}
+
+// version is a row of people_versions as the test reads it back.
+type version struct {
+	ID        int64
+	Name      *string
+	Status    *string
+	From      time.Time
+	To        *time.Time
+	Deleted   bool
+	Source    string
+	RunID     int64
+	ClosedBy  *int64
+	HasDigest bool
+}
+
+func readVersions(t *testing.T, b *bundle) []version {
+	t.Helper()
+	rows, err := b.wh.Query(context.Background(), `SELECT id, name, status, valid_from, valid_to, is_deleted, valid_from_source, run_id, closed_by_run_id, row_digest IS NOT NULL
+		FROM reporting.people_versions ORDER BY id, valid_from, is_deleted`)
+	require.NoError(t, err)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (version, error) {
+		var v version
+		return v, r.Scan(&v.ID, &v.Name, &v.Status, &v.From, &v.To, &v.Deleted, &v.Source, &v.RunID, &v.ClosedBy, &v.HasDigest)
+	})
+	require.NoError(t, err)
+	return out
+}
+
+func TestVersionsFollowEveryChangeAndOnlyChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	_, err := b.src.Exec(ctx, `
+		CREATE TABLE people (id bigint PRIMARY KEY, name text, status text, updated_at timestamp(6));
+		INSERT INTO people VALUES (1, 'Ada', 'draft', '2026-01-01 10:00'), (2, 'Bo', 'draft', '2026-01-02 10:00'), (3, 'Cy', 'awarded', '2026-01-03 10:00');`)
+	require.NoError(t, err)
+	run := func() pipeline.Report {
+		t.Helper()
+		rep := b.run(t, &people)
+		require.Equal(t, pipeline.StatusSucceeded, rep.Status, "%v", rep.Err)
+		return rep
+	}
+	ts := func(s string) time.Time {
+		v, err := time.Parse("2006-01-02 15:04", s)
+		require.NoError(t, err)
+		return v
+	}
+
+	first := run()
+	vs := readVersions(t, b)
+	require.Len(t, vs, 3)
+	for i, v := range vs {
+		require.Equal(t, "updated_at", v.Source, "a row seen first is valid from its updated_at")
+		require.Equal(t, ts("2026-01-01 10:00").AddDate(0, 0, i), v.From.UTC())
+		require.Nil(t, v.To)
+		require.Equal(t, first.Run.ID, v.RunID)
+		require.True(t, v.HasDigest)
+	}
+	var digestColumn bool
+	require.NoError(t, b.wh.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'reporting' AND table_name = 'people' AND column_name = 'nightshift_row_digest')`).Scan(&digestColumn))
+	require.False(t, digestColumn, "analysts never see the staging digest")
+
+	// The same snapshot again adds nothing.
+	run()
+	require.Equal(t, vs, readVersions(t, b))
+
+	// 1: renamed and re-statused, updated_at moved; 2: status changed
+	// behind Rails' back (updated_at untouched); 3: deleted; 4: new.
+	_, err = b.src.Exec(ctx, `
+		UPDATE people SET name = 'Ada L', status = 'submitted', updated_at = '2026-02-01 09:30' WHERE id = 1;
+		UPDATE people SET status = 'withdrawn' WHERE id = 2;
+		DELETE FROM people WHERE id = 3;
+		INSERT INTO people VALUES (4, 'Di', 'draft', '2026-02-02 08:00');`)
+	require.NoError(t, err)
+	before := time.Now()
+	third := run()
+	after := time.Now()
+	vs = readVersions(t, b)
+	require.Len(t, vs, 3+2+1+1, "one version more for 1, 2 and 4, a tombstone for 3")
+
+	byID := map[int64][]version{}
+	for _, v := range vs {
+		byID[v.ID] = append(byID[v.ID], v)
+	}
+	// 1: closed when the new version began, at its updated_at.
+	require.Equal(t, ts("2026-02-01 09:30"), byID[1][0].To.UTC())
+	require.Equal(t, third.Run.ID, *byID[1][0].ClosedBy)
+	require.Equal(t, "Ada L", *byID[1][1].Name)
+	require.Equal(t, "updated_at", byID[1][1].Source)
+	require.Nil(t, byID[1][1].To)
+	// 2: no updated_at to go by: the snapshot's time.
+	require.Equal(t, "snapshot", byID[2][1].Source)
+	require.WithinRange(t, byID[2][1].From, before.Add(-time.Second), after)
+	require.Equal(t, byID[2][1].From, *byID[2][0].To)
+	// 3: closed, and a tombstone carrying its last values.
+	require.Len(t, byID[3], 2)
+	require.True(t, byID[3][1].Deleted)
+	require.Equal(t, "Cy", *byID[3][1].Name)
+	require.Nil(t, byID[3][1].To)
+	require.Equal(t, byID[3][1].From, *byID[3][0].To)
+	// 4: new.
+	require.Len(t, byID[4], 1)
+
+	// As of a moment: what the table held then, by SQL of the test's own.
+	asOf := func(at time.Time) map[int64]string {
+		rows, err := b.wh.Query(ctx, `SELECT id, status FROM reporting.people_at($1)`, at)
+		require.NoError(t, err)
+		out := map[int64]string{}
+		for rows.Next() {
+			var id int64
+			var s string
+			require.NoError(t, rows.Scan(&id, &s))
+			out[id] = s
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	require.Equal(t, map[int64]string{1: "draft", 2: "draft"}, asOf(ts("2026-01-02 12:00")))
+	require.Equal(t, map[int64]string{1: "submitted", 2: "draft", 3: "awarded"}, asOf(ts("2026-02-01 12:00")),
+		"2's change and 3's delete were seen by the run, not before")
+	require.Equal(t, map[int64]string{1: "submitted", 2: "withdrawn", 4: "draft"}, asOf(after))
+
+	// Field updates: the PII column says it changed, never its values.
+	type update struct {
+		ID       int64
+		Column   string
+		Old, New *string
+		PII      bool
+	}
+	rows, err := b.wh.Query(ctx, `SELECT id, column_name, old_value, new_value, is_pii FROM reporting.people_field_updates ORDER BY id, column_name`)
+	require.NoError(t, err)
+	updates, err := pgx.CollectRows(rows, pgx.RowToStructByPos[update])
+	require.NoError(t, err)
+	str := func(s string) *string { return &s }
+	require.Equal(t, []update{
+		{1, "name", nil, nil, true},
+		{1, "status", str("draft"), str("submitted"), false},
+		{1, "updated_at", str("2026-01-01 10:00:00+00"), str("2026-02-01 09:30:00+00"), false},
+		{2, "status", str("draft"), str("withdrawn"), false},
+	}, updates)
+
+	// Re-inserted: the tombstone is closed, a new version opens.
+	_, err = b.src.Exec(ctx, `INSERT INTO people VALUES (3, 'Cy', 'draft', '2026-03-01 00:00')`)
+	require.NoError(t, err)
+	run()
+	vs = readVersions(t, b)
+	byID = map[int64][]version{}
+	for _, v := range vs {
+		byID[v.ID] = append(byID[v.ID], v)
+	}
+	require.Len(t, byID[3], 3)
+	require.NotNil(t, byID[3][1].To, "the tombstone is closed")
+	require.False(t, byID[3][2].Deleted)
+	require.Equal(t, "draft", *byID[3][2].Status)
+
+	// A version stored without a digest whose values did not change only
+	// gets its digest; one that did change gets a new version.
+	_, err = b.wh.Exec(ctx, `UPDATE reporting.people_versions SET row_digest = NULL WHERE valid_to IS NULL AND id IN (1, 2)`)
+	require.NoError(t, err)
+	_, err = b.src.Exec(ctx, `UPDATE people SET status = 'awarded' WHERE id = 2`)
+	require.NoError(t, err)
+	n := len(readVersions(t, b))
+	run()
+	vs = readVersions(t, b)
+	require.Len(t, vs, n+1)
+	for _, v := range vs {
+		if v.To == nil {
+			require.True(t, v.HasDigest, "%+v", v)
+		}
+	}
+}
