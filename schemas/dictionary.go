@@ -52,6 +52,9 @@ func WriteDictionary(w io.Writer, contracts []*Contract) error {
 			if len(col.Labels) > 0 {
 				desc += " Codes: " + labelList(col.Labels) + "."
 			}
+			if col.Keys != nil {
+				desc += " " + col.Keys.Describe()
+			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", col.Name, col.WarehouseType(), null, col.PII, cell(desc))
 		}
 		if len(c.Ignored) > 0 {
