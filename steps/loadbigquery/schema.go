@@ -29,7 +29,7 @@ type column struct {
 	hashed bool
 	// keys, for a column whose JSON keys the contract classifies, is what
 	// happens to the personal ones (keys.go).
-	keys keyPolicy
+	keys  keyPolicy
 	field *bigquery.FieldSchema
 }
 
