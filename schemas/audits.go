@@ -23,7 +23,7 @@ var Audits = Contract{
 			"(staff names and emails); user_type says what kind of author it was, and timelines say no more",
 	},
 	Columns: []Column{
-		{Name: "id", SourceType: "int8", Type: Int64, Description: "Identifier of the audit row; increases with time."},
+		{Name: "id", SourceType: "int8", Type: Int64, Description: "Identifier of the audit row."},
 		{Name: "auditable_type", SourceType: "varchar", Type: Text, Nullable: true, LowCardinality: true,
 			Description: "Model of the record that changed: Trainee, TraineeWithdrawal, Provider, Degree, Placement and others."},
 		{Name: "auditable_id", SourceType: "int4", Type: Int64, Nullable: true,

@@ -55,7 +55,11 @@ func WriteDictionary(w io.Writer, contracts []*Contract) error {
 			if col.Keys != nil {
 				desc += " " + col.Keys.Describe()
 			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", col.Name, col.WarehouseType(), null, col.PII, cell(desc))
+			pii := col.PII.String()
+			if col.Keys != nil {
+				pii = "by key"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", col.Name, col.WarehouseType(), null, pii, cell(desc))
 		}
 		if len(c.Ignored) > 0 {
 			b.WriteString("\nSource columns not read, and why:\n\n")

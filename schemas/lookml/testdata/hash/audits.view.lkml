@@ -13,7 +13,7 @@ view: audits {
     type: number
     sql: ${TABLE}.id ;;
     value_format_name: id
-    description: "Identifier of the audit row; increases with time."
+    description: "Identifier of the audit row."
   }
 
   dimension: auditable_type {
