@@ -122,6 +122,12 @@ type Column struct {
 	// a key into a table nightshift does not copy. Like the services'
 	// databases, nothing enforces it: a row may point at nothing.
 	References string
+	// Keys, on a JSON column whose keys are the columns of another entity
+	// (audits.audited_changes), classifies each key as that column is, so
+	// that BigQuery gets the personal ones hashed or not at all (keys.go).
+	// The column's own PII is then none: its personal keys are handled
+	// one by one.
+	Keys *Keys
 
 	// labelled is set on the derived <name>_name column: the column whose
 	// labels it shows.
@@ -298,6 +304,14 @@ func (c *Contract) Validate() error {
 		}
 		if col.References != "" && !reference.MatchString(col.References) {
 			bad("column %s references %q, which is not entity.column", col.Name, col.References)
+		}
+		if col.Keys != nil {
+			for _, msg := range col.Keys.validate(c, col) {
+				bad("%s", msg)
+			}
+			if col.PII != PIINone {
+				bad("column %s classifies its keys, so it must be PII none itself (or it would be hashed whole)", col.Name)
+			}
 		}
 		if len(col.Labels) > 0 {
 			if col.Type != Int16 && col.Type != Int32 && col.Type != Int64 {

@@ -73,7 +73,14 @@ func WriteDictionary(w io.Writer, contracts []*Contract) error {
 			if len(col.Labels) > 0 {
 				desc += " Codes: " + labelList(col.Labels) + "."
 			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", col.Name, col.WarehouseType(), null, col.PII, cell(desc))
+			if col.Keys != nil {
+				desc += " " + col.Keys.Describe()
+			}
+			pii := col.PII.String()
+			if col.Keys != nil {
+				pii = "by key"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", col.Name, col.WarehouseType(), null, pii, cell(desc))
 		}
 		if len(c.Ignored) > 0 {
 			b.WriteString("\nSource columns not read, and why:\n\n")

@@ -125,6 +125,20 @@ var layouts = map[string]Layout{
 			"Sorted by payment statement (one lead provider's month, what finance reconciles), then declaration type and payment " +
 			"status, then training period, for one participant's declarations.",
 	},
+	"audits": {
+		Partition: monthly("created_at"),
+		Cluster:   []string{"auditable_type", "auditable_id"},
+		Why: "Changes are read by when they were made, so by the month of created_at (set by the audited gem on every row; " +
+			"NULL only if someone wrote an audit by hand). Sorted by the kind of record, then the record: one trainee's history " +
+			"reads a few blocks.",
+	},
+	"events": {
+		Partition: monthly("happened_at"),
+		Cluster:   []string{"event_type", "teacher_id"},
+		Why: "Events are read by when they happened, so by the month of happened_at (defaulted by the database; a period's " +
+			"events can happen years before they were written). Sorted by event type, what reports count, then teacher, for one " +
+			"teacher's timeline.",
+	},
 	"register_statuses": {
 		Partition: &Partition{Column: "entity_id", Range: &IntegerRange{Start: 0, End: 100_000_000, Interval: 1_000_000}},
 		Cluster:   []string{"entity_type", "status"},

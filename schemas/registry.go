@@ -14,7 +14,7 @@ var registry = []*Contract{
 	&Teachers,
 	&ECTAtSchoolPeriods, &MentorAtSchoolPeriods, &MentorshipPeriods, &InductionPeriods, &TrainingPeriods,
 	&LeadProviderContracts, &BandedFeeStructures, &BandTerms, &FlatRateFeeStructures, &Statements, &StatementAdjustments,
-	&Declarations, &RegisterStatuses, &RECTStatuses,
+	&Declarations, &RegisterStatuses, &RECTStatuses, &Audits, &Events,
 }
 
 // All returns every contract in a stable order.

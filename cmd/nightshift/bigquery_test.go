@@ -5,10 +5,13 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dfe-nightshift/nightshift/internal/bqtest"
@@ -79,6 +82,7 @@ func TestBigQueryHoldsEveryEntityWithPIIHashed(t *testing.T) {
 		}
 	}
 	require.True(t, found, "the hash of a source first name is in BigQuery")
+	requireAuditedNamesHashed(t, pgtest.Pool(t, p.src), fake, hash)
 	for _, f := range trainees.Meta.Schema.Fields {
 		if f.Name == "first_names" {
 			require.Equal(t, "STRING", f.Type)
@@ -184,4 +188,35 @@ func TestRestoreAlsoRestoresBigQuery(t *testing.T) {
 	require.Len(t, again.Rows, firstRows)
 	discarded, _ = fake.Table("analytics", "teacher_training", "trainees__discarded")
 	require.Len(t, discarded.Rows, len(second.Rows))
+}
+
+// requireAuditedNamesHashed checks that a seeded trainee's name reaches
+// BigQuery's audits only as the hash its column gets, inside
+// audited_changes too, and that its state there is the raw code.
+func requireAuditedNamesHashed(t *testing.T, src *pgxpool.Pool, fake *bqtest.Server, hash func(string) string) {
+	t.Helper()
+	var id int64
+	var first, last string
+	require.NoError(t, src.QueryRow(context.Background(), `SELECT t.id, t.first_names, t.last_name FROM trainees t
+		JOIN audits a ON a.auditable_type = 'Trainee' AND a.auditable_id = t.id AND a.action = 'create' AND a.audited_changes ? 'last_name'
+		WHERE length(t.last_name) > 3 ORDER BY t.id LIMIT 1`).Scan(&id, &first, &last))
+	audits, ok := fake.Table("analytics", "teacher_training", "audits")
+	require.True(t, ok)
+	var creates int
+	for _, row := range audits.Rows {
+		text, _ := row["audited_changes"].(string)
+		for col, v := range row {
+			require.NotContains(t, fmt.Sprint(v), `"`+last+`"`, "audit %v, column %s", row["id"], col)
+		}
+		if row["auditable_type"] != "Trainee" || row["auditable_id"] != id || row["action"] != "create" {
+			continue
+		}
+		creates++
+		var changes map[string]any
+		require.NoError(t, json.Unmarshal([]byte(text), &changes))
+		require.Equal(t, hash(first), changes["first_names"])
+		require.Equal(t, hash(last), changes["last_name"])
+		require.Contains(t, changes, "state", "a column that is not personal arrives as it is")
+	}
+	require.Equal(t, 1, creates)
 }

@@ -35,6 +35,8 @@ const (
 	streamMentorshipRow
 	streamSchoolName
 	streamTrainingPartner
+	streamAudit
+	streamEvent
 )
 
 // dice gives every generated row its own random sequence, keyed by the seed,

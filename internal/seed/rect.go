@@ -28,11 +28,15 @@ type rect struct {
 	counts           counter
 
 	// Running ids of tables nothing points at.
-	declarationID, milestoneID, teacherIDChangeID, adjustmentID int64
+	declarationID, milestoneID, teacherIDChangeID, adjustmentID, eventID int64
+	// Each teacher's declarations, by the running id of its first one and
+	// how many: the events name them.
+	declFirst []int64
+	declCount []int32
 
 	// One dice per purpose, so that a story reading another (an ECT
 	// reading its mentor's) does not disturb its own sequence.
-	refDice, teacherDice, ectDice, mentorDice, mentorLookupDice, periodDice, declarationDice *dice
+	refDice, teacherDice, ectDice, mentorDice, mentorLookupDice, periodDice, declarationDice, eventDice *dice
 }
 
 const (
@@ -68,7 +72,7 @@ func newRect(opts Options) *rect {
 	r.deliveryPartners = clamp(scaled(25, opts.Scale), 6, 3000)
 	r.ectKinds = planter{n: r.blocks * ectsPerBlock, probs: ectKindProbs}
 	r.mentorKinds = planter{n: r.blocks * mentorsPerBlock, probs: mentorKindProbs}
-	for _, d := range []**dice{&r.refDice, &r.teacherDice, &r.ectDice, &r.mentorDice, &r.mentorLookupDice, &r.periodDice, &r.declarationDice} {
+	for _, d := range []**dice{&r.refDice, &r.teacherDice, &r.ectDice, &r.mentorDice, &r.mentorLookupDice, &r.periodDice, &r.declarationDice, &r.eventDice} {
 		*d = newDice(opts.Seed)
 	}
 	return r
@@ -106,6 +110,7 @@ func (r *rect) tables() []table {
 		{name: "induction_periods", columns: inductionColumns, units: r.teachers, unit: r.inductionRows},
 		{name: "training_periods", columns: trainingColumns, units: r.teachers, unit: r.trainingRows},
 		{name: "declarations", columns: declarationColumns, units: r.teachers, unit: r.declarationRows},
+		{name: "events", columns: eventColumns, units: r.teachers, unit: r.eventRows},
 	}
 }
 

@@ -34,6 +34,11 @@ type claim struct {
 
 func (r *rect) declarationRows(t int, b *rowBuf) {
 	d := r.declarationDice
+	if r.declFirst == nil {
+		r.declFirst, r.declCount = make([]int64, r.teachers), make([]int32, r.teachers)
+	}
+	first := r.declarationID + 1
+	defer func() { r.declFirst[t], r.declCount[t] = first, int32(r.declarationID-first+1) }() //nolint:gosec // a teacher's declarations are few
 	if isMentor(t) {
 		var m mentorStory
 		r.mentor(t, r.mentorDice, &m)

@@ -35,10 +35,11 @@ type register struct {
 	// the reasons table recomputes them [1]; trainee_withdrawal_reasons.
 	withdrawalIDs [2]int64
 	reasonRowID   int64
+	auditID       int64
 
 	// One dice per purpose: a computation that needs another row's facts
 	// (a duplicate reads its original) must not disturb its own sequence.
-	kindDice, planDice, identityDice, detailDice, providerDice, withdrawalDice, orgDice *dice
+	kindDice, planDice, identityDice, detailDice, providerDice, withdrawalDice, orgDice, auditDice *dice
 }
 
 // Trainee edge-case kinds (see planted.go for what each plants).
@@ -87,6 +88,7 @@ func newRegister(opts Options) *register {
 	r.providerDice = newDice(opts.Seed)
 	r.withdrawalDice = newDice(opts.Seed)
 	r.orgDice = newDice(opts.Seed)
+	r.auditDice = newDice(opts.Seed)
 	return r
 }
 
@@ -156,6 +158,7 @@ func (r *register) tables() []table {
 		{name: "trainees", columns: traineeColumns, units: r.trainees, unit: r.trainee},
 		{name: "trainee_withdrawals", columns: withdrawalColumns, units: r.trainees, unit: r.withdrawalRows},
 		{name: "trainee_withdrawal_reasons", columns: withdrawalReasonColumns, units: r.trainees, unit: r.withdrawalReasonRows},
+		{name: "audits", columns: auditColumns, units: r.trainees, unit: r.auditRows},
 	}
 }
 

@@ -171,3 +171,38 @@ func TestTraineePlansKeepTheRules(t *testing.T) {
 		}
 	}
 }
+
+// Each trainee's audits tell its story: a create, then changes of state
+// whose [old, new] pairs chain, in time order, to the state the trainees
+// row holds; some change twice in a day, some change personal details.
+func TestAuditsChainToTheTraineesState(t *testing.T) {
+	t.Parallel()
+	s := seedSources(t, Options{Scale: 0.3, Seed: 5})
+	reg, rect := s.conns["register"], s.conns["rect"]
+	const states = `WITH s AS (
+		SELECT auditable_id AS id, version, created_at,
+		       CASE action WHEN 'create' THEN 'null' ELSE audited_changes->'state'->>0 END AS old,
+		       CASE action WHEN 'create' THEN coalesce(audited_changes->>'state', 'null') ELSE audited_changes->'state'->>1 END AS new
+		FROM audits WHERE auditable_type = 'Trainee' AND (action = 'create' OR audited_changes ? 'state'))
+		SELECT *, lag(new) OVER w AS before, lag(created_at) OVER w AS before_at,
+		       row_number() OVER (PARTITION BY id ORDER BY version DESC) AS from_last
+		FROM s WINDOW w AS (PARTITION BY id ORDER BY version)`
+	require.Zero(t, queryInt(t, reg, `SELECT count(*) FROM trainees t LEFT JOIN (`+states+`) a ON a.id = t.id AND a.from_last = 1
+		WHERE a.new IS DISTINCT FROM coalesce(t.state::text, 'null')`), "the last change of state is the row's state")
+	require.Zero(t, queryInt(t, reg, `SELECT count(*) FROM (`+states+`) a WHERE before IS NOT NULL AND old IS DISTINCT FROM before`),
+		"each change starts where the one before ended")
+	require.Zero(t, queryInt(t, reg, `SELECT count(*) FROM (`+states+`) a WHERE before_at > created_at`), "versions follow time")
+	require.Zero(t, queryInt(t, reg, `SELECT count(*) FROM (SELECT auditable_id FROM audits WHERE auditable_type = 'Trainee' AND action = 'create'
+		GROUP BY 1 HAVING count(*) > 1) x`), "one create per trainee")
+	require.Positive(t, queryInt(t, reg, `SELECT count(*) FROM (SELECT id, created_at::date FROM (`+states+`) a WHERE old <> 'null'
+		GROUP BY 1, 2 HAVING count(*) >= 2) x`), "some trainees change state twice in a day")
+	require.Positive(t, queryInt(t, reg, `SELECT count(*) FROM audits WHERE action = 'update' AND audited_changes ?| array['first_names', 'last_name', 'email', 'date_of_birth']`))
+	require.Positive(t, queryInt(t, reg, `SELECT count(*) FROM audits WHERE auditable_type = 'Degree'`))
+
+	// RECT's events name the teacher in the heading, and some carry a
+	// changed name in metadata.
+	require.Positive(t, queryInt(t, rect, `SELECT count(*) FROM events e JOIN teachers t ON t.id = e.teacher_id
+		WHERE e.heading LIKE t.trs_first_name || '%'`))
+	require.Positive(t, queryInt(t, rect, `SELECT count(*) FROM events WHERE metadata ? 'trs_last_name'`))
+	require.Positive(t, queryInt(t, rect, `SELECT count(*) FROM events WHERE declaration_id IS NOT NULL`))
+}

@@ -128,5 +128,16 @@ func explores() []exploreSpec {
 			collect("contracts", "contract_flat_rate_fee_structures.contract_id"),
 			collect("contracts", "statements.contract_id"),
 		}},
+		{base: "audits",
+			note: "auditable_id is the id of a record of the model auditable_type (trainees.id for a Trainee): join it to that " +
+				"explore's table by both, as a Looker join cannot follow a key whose table varies by row."},
+		{base: "events", joins: []joinSpec{
+			follow("events", "teacher_id"),
+			follow("events", "school_id"),
+			follow("events", "induction_period_id"),
+			follow("events", "training_period_id"),
+			follow("events", "declaration_id"),
+			follow("events", "lead_provider_id"),
+		}},
 	}
 }

@@ -138,6 +138,9 @@ func (v *view) dimension(s shown, t Table, present map[string]shown) (field, err
 		f.add("primary_key", "yes")
 	}
 	desc := col.Description
+	if col.Keys != nil {
+		desc += " " + col.Keys.Describe()
+	}
 	switch {
 	case s.hashed:
 		f.add("hidden", "yes")

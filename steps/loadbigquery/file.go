@@ -108,7 +108,8 @@ func prepareSpool(ctx context.Context, src spool.File, dst string, shape uploadS
 
 // prepare writes dst, the file BigQuery gets, from the rows of src as shape
 // says: personal columns hashed (HMAC-SHA256 with key, in hex) or left
-// out, JSON columns marked with Parquet's JSON logical type so that they
+// out, and so the personal keys of a JSON column whose keys the contract
+// classifies (keys.go), JSON columns marked with Parquet's JSON logical type so that they
 // land as JSON, and observed_on first for a day's partition — added here,
 // to what the policy let through, never to the input. It is the only way
 // to an upload, and so to a load job.
@@ -125,13 +126,27 @@ func prepare(src array.RecordReader, dst string, shape uploadShape, key []byte, 
 	if shape.observedOn != nil {
 		fields = append(fields, arrow.Field{Name: observedOnField.Name, Type: arrow.FixedWidthTypes.Date32})
 	}
+	mac := hmac.New(sha256.New, key)
 	inputs := make([]int, len(shape.cols))
+	rewriters := make([]*keyRewriter, len(shape.cols))
+	bys := make([]int, len(shape.cols))
 	for i, col := range shape.cols {
 		in, ok := index[col.Name]
 		if !ok {
 			return upload{}, pipeline.MarkPermanent(fmt.Errorf("column %s is not in the file", col.Name))
 		}
-		inputs[i] = in
+		inputs[i], bys[i] = in, -1
+		if col.keys != keyNone {
+			if col.keys == keyHash && len(key) == 0 {
+				return upload{}, pipeline.MarkPermanent(fmt.Errorf("column %s has keys to be hashed, and there is no key", col.Name))
+			}
+			rewriters[i] = newKeyRewriter(col.Keys, col.keys, mac)
+			if col.Keys.By != "" {
+				if bys[i], ok = index[col.Keys.By]; !ok {
+					return upload{}, pipeline.MarkPermanent(fmt.Errorf("column %s, which classifies the keys of %s, is not in the file", col.Keys.By, col.Name))
+				}
+			}
+		}
 		f := arrow.Field{Name: col.Name, Type: src.Schema().Field(in).Type, Nullable: !col.field.Required}
 		switch {
 		case col.hashed:
@@ -153,9 +168,8 @@ func prepare(src array.RecordReader, dst string, shape uploadShape, key []byte, 
 	if err != nil {
 		return upload{}, err
 	}
-	mac := hmac.New(sha256.New, key)
 	for src.Next() {
-		rec, err := shapeBatch(src.RecordBatch(), schema, shape, inputs, mac, mem)
+		rec, err := shapeBatch(src.RecordBatch(), schema, shape, batchInputs{cols: inputs, bys: bys, rewriters: rewriters}, mac, mem)
 		if err == nil {
 			err = w.Write(rec)
 			rec.Release()
@@ -176,8 +190,16 @@ func prepare(src array.RecordReader, dst string, shape uploadShape, key []byte, 
 	return upload{File: file, schema: shape.schema()}, nil
 }
 
+// batchInputs says where each column of the shape comes from: its input
+// column, and for a column whose JSON keys are classified, the input
+// column that says whose (-1: none) and the rewriter of its keys.
+type batchInputs struct {
+	cols, bys []int
+	rewriters []*keyRewriter
+}
+
 // shapeBatch is one batch of the input as it leaves: see prepare.
-func shapeBatch(in arrow.RecordBatch, schema *arrow.Schema, shape uploadShape, inputs []int, mac hash.Hash, mem memory.Allocator) (arrow.RecordBatch, error) {
+func shapeBatch(in arrow.RecordBatch, schema *arrow.Schema, shape uploadShape, inputs batchInputs, mac hash.Hash, mem memory.Allocator) (arrow.RecordBatch, error) {
 	out := make([]arrow.Array, 0, schema.NumFields())
 	defer func() {
 		for _, a := range out {
@@ -194,7 +216,19 @@ func shapeBatch(in arrow.RecordBatch, schema *arrow.Schema, shape uploadShape, i
 		b.Release()
 	}
 	for i, col := range shape.cols {
-		arr := in.Column(inputs[i])
+		arr := in.Column(inputs.cols[i])
+		if w := inputs.rewriters[i]; w != nil && !col.hashed {
+			var by arrow.Array
+			if inputs.bys[i] >= 0 {
+				by = in.Column(inputs.bys[i])
+			}
+			rewritten, err := w.rewrite(arr, by, mem)
+			if err != nil {
+				return nil, fmt.Errorf("column %s: %w", col.Name, err)
+			}
+			defer rewritten.Release()
+			arr = rewritten
+		}
 		switch want := schema.Field(len(out)).Type; {
 		case col.hashed:
 			out = append(out, hashColumn(arr, mac, mem))

@@ -27,7 +27,10 @@ const (
 type column struct {
 	schemas.Column
 	hashed bool
-	field  *bigquery.FieldSchema
+	// keys, for a column whose JSON keys the contract classifies, is what
+	// happens to the personal ones (keys.go).
+	keys  keyPolicy
+	field *bigquery.FieldSchema
 }
 
 // columns lists the entity's BigQuery columns under the policy.
@@ -35,7 +38,7 @@ func columns(c *schemas.Contract, pii PIIPolicy) []column {
 	var out []column
 	for _, col := range c.Fields() {
 		if f, hashed := pii.apply(contractField(col), col.PII); f != nil {
-			out = append(out, column{Column: col, hashed: hashed, field: f})
+			out = append(out, column{Column: col, hashed: hashed, keys: pii.keys(col), field: f})
 		}
 	}
 	return out
@@ -67,6 +70,9 @@ func contractField(col schemas.Column) *bigquery.FieldSchema {
 		Type:        bigquery.FieldType(col.BigQueryType()),
 		Required:    !col.Nullable,
 		Description: col.Description,
+	}
+	if col.Keys != nil {
+		f.Description += " " + col.Keys.Describe()
 	}
 	if col.Type == schemas.Numeric {
 		f.Precision, f.Scale = bigQueryPrecision(col), int64(col.Scale)

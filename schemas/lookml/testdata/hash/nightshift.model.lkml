@@ -472,6 +472,50 @@ explore: contracts {
   }
 }
 
+explore: audits {
+  description: "Changes to Register's records (the audited gem): one row per create, update or destroy of a trainee and the other audited records, with the columns that changed (audited_changes, with enums as their integer codes: \"state\": [2, 4] is trn_received to withdrawn) and when. Rows are never updated; a record's audits are numbered by version. Who made a change is said by kind (user_type); the person's name or email (username) is personal. auditable_id is the id of a record of the model auditable_type (trainees.id for a Trainee): join it to that explore's table by both, as a Looker join cannot follow a key whose table varies by row."
+}
+
+explore: events {
+  description: "What happened in Register early career teachers (Events::Record), one row per event: its type (teacher_registered_as_ect, induction_period_opened, teacher_withdraws_training_period, teacher_declaration_created, …), when it happened (happened_at, which can be long before the row was written, e.g. a period's start), the kind of author and the records it concerns. heading and body are written for people and name the teacher; metadata holds the changes the event made, by column."
+
+  join: teachers {
+    type: left_outer
+    relationship: many_to_one
+    sql_on: ${events.teacher_id} = ${teachers.id} ;;
+  }
+
+  join: schools {
+    type: left_outer
+    relationship: many_to_one
+    sql_on: ${events.school_id} = ${schools.id} ;;
+  }
+
+  join: induction_periods {
+    type: left_outer
+    relationship: many_to_one
+    sql_on: ${events.induction_period_id} = ${induction_periods.id} ;;
+  }
+
+  join: training_periods {
+    type: left_outer
+    relationship: many_to_one
+    sql_on: ${events.training_period_id} = ${training_periods.id} ;;
+  }
+
+  join: declarations {
+    type: left_outer
+    relationship: many_to_one
+    sql_on: ${events.declaration_id} = ${declarations.id} ;;
+  }
+
+  join: lead_providers {
+    type: left_outer
+    relationship: many_to_one
+    sql_on: ${events.lead_provider_id} = ${lead_providers.id} ;;
+  }
+}
+
 explore: register_statuses {
   description: "The status of every trainee of Register trainee teachers at the run's snapshot (state as a name: draft, submitted_for_trn, trn_received, recommended_for_award, withdrawn, deferred, awarded)."
 
