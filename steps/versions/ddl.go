@@ -63,16 +63,12 @@ func createTableSQL(schema string, c *schemas.Contract) []string {
 func createIndexes(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) error {
 	versions := quote(schema, Table(c.Entity))
 	keys := keyList(c, "")
-	for _, s := range []string{
+	_, err := tx.Exec(ctx, strings.Join([]string{
 		fmt.Sprintf("CREATE UNIQUE INDEX %s ON %s (%s) WHERE valid_to IS NULL", quote(Table(c.Entity)+"_current"), versions, keys),
 		fmt.Sprintf("CREATE INDEX %s ON %s (%s, valid_from)", quote(Table(c.Entity)+"_key"), versions, keys),
 		"ANALYZE " + versions,
-	} {
-		if _, err := tx.Exec(ctx, s); err != nil {
-			return err
-		}
-	}
-	return nil
+	}, ";\n"))
+	return err
 }
 
 // asOfSQL (re)creates <entity>_at(at): the rows as they were at a moment.

@@ -116,13 +116,17 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, schema string, c *schemas.
 	}
 	defer out.Close()
 	cw := bufio.NewWriterSize(out, 1<<16)
-	cw.Write(copySignature)
+	if _, err := cw.Write(copySignature); err != nil {
+		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
+	}
 	for b := range buckets {
-		if err := diffBucket(current[b], rows[b], cw, &d); err != nil {
+		if err := diffBucket(current[b], rows[b], cw, len(c.PrimaryKey), &d); err != nil {
 			return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
 		}
 	}
-	cw.Write([]byte{0xff, 0xff})
+	if _, err := cw.Write([]byte{0xff, 0xff}); err != nil {
+		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
+	}
 	if err := cw.Flush(); err != nil {
 		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
@@ -192,7 +196,11 @@ func spill(ctx context.Context, conn *pgxpool.Conn, dir, side string, nkeys int,
 		raw := rows.RawValues()
 		key = key[:0]
 		for _, f := range raw[:nkeys] {
-			key = binary.BigEndian.AppendUint32(key, uint32(len(f)))
+			if f == nil {
+				key = binary.BigEndian.AppendUint32(key, 0xffffffff)
+				continue
+			}
+			key = binary.BigEndian.AppendUint32(key, uint32(len(f))) //nolint:gosec // a field is at most 1 GB
 			key = append(key, f...)
 		}
 		b := set[xxhash.Sum64(key)%buckets]
@@ -311,7 +319,7 @@ func (r *byteReader) ReadByte() (byte, error) {
 // diffBucket compares one bucket of the current versions with the same
 // bucket of the staged rows, writing a binary COPY tuple of the changes
 // table for each key that is new, changed, gone or of unknown digest.
-func diffBucket(current, staged *bucket, out *bufio.Writer, d *Diff) error {
+func diffBucket(current, staged *bucket, out *bufio.Writer, nkeys int, d *Diff) error {
 	type version struct {
 		digest uint64
 		known  bool
@@ -323,19 +331,25 @@ func diffBucket(current, staged *bucket, out *bufio.Writer, d *Diff) error {
 		return err
 	}
 	current.buf = nil
+	var werr error
+	write := func(key []byte, digest uint64, known bool, change string) {
+		if werr == nil {
+			werr = writeChange(out, nkeys, key, digest, known, change)
+		}
+	}
 	err := staged.each(func(key []byte, digest uint64, known bool) {
 		v, ok := before[string(key)]
 		switch {
 		case !ok:
 			d.New++
-			writeChange(out, key, digest, known, changeNew)
+			write(key, digest, known, changeNew)
 			return
 		case !v.known || !known:
 			d.Unknown++
-			writeChange(out, key, digest, known, changeUnknown)
+			write(key, digest, known, changeUnknown)
 		case v.digest != digest:
 			d.Changed++
-			writeChange(out, key, digest, known, changeChanged)
+			write(key, digest, known, changeChanged)
 		default:
 			d.Unchanged++
 		}
@@ -347,40 +361,27 @@ func diffBucket(current, staged *bucket, out *bufio.Writer, d *Diff) error {
 	staged.buf = nil
 	for key := range before {
 		d.Deleted++
-		writeChange(out, []byte(key), 0, false, changeDeleted)
+		write([]byte(key), 0, false, changeDeleted)
 	}
-	return nil
+	return werr
 }
 
 // writeChange writes one tuple of the changes table: the key's fields as
 // they came, the digest, the kind of change.
-func writeChange(out *bufio.Writer, key []byte, digest uint64, known bool, change string) {
-	var n [2]byte
-	// The key's field count is not stored with it: count its fields.
-	fields := 0
-	for p := 0; p < len(key); {
-		l := int32(binary.BigEndian.Uint32(key[p:]))
-		p += 4
-		if l > 0 {
-			p += int(l)
-		}
-		fields++
-	}
-	binary.BigEndian.PutUint16(n[:], uint16(fields+2))
-	out.Write(n[:])
-	out.Write(key)
-	var f [12]byte
+func writeChange(out *bufio.Writer, nkeys int, key []byte, digest uint64, known bool, change string) error {
+	t := make([]byte, 0, 2+len(key)+12+4+len(change))
+	t = binary.BigEndian.AppendUint16(t, uint16(nkeys+2)) //nolint:gosec // a key has a few columns
+	t = append(t, key...)
 	if known {
-		binary.BigEndian.PutUint32(f[:4], 8)
-		binary.BigEndian.PutUint64(f[4:], digest)
-		out.Write(f[:12])
+		t = binary.BigEndian.AppendUint32(t, 8)
+		t = binary.BigEndian.AppendUint64(t, digest)
 	} else {
-		binary.BigEndian.PutUint32(f[:4], 0xffffffff)
-		out.Write(f[:4])
+		t = binary.BigEndian.AppendUint32(t, 0xffffffff)
 	}
-	binary.BigEndian.PutUint32(f[:4], uint32(len(change)))
-	out.Write(f[:4])
-	out.WriteString(change)
+	t = binary.BigEndian.AppendUint32(t, uint32(len(change))) //nolint:gosec // a word
+	t = append(t, change...)
+	_, err := out.Write(t)
+	return err
 }
 
 var copySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")

@@ -17,6 +17,7 @@ package versions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -106,7 +107,7 @@ func guard(ctx context.Context, tx pgx.Tx, c *schemas.Contract, runID int64, at 
 	var last int64
 	var observed time.Time
 	err := tx.QueryRow(ctx, "SELECT run_id, observed_at FROM nightshift.versions_applied WHERE entity = $1", c.Entity).Scan(&last, &observed)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
@@ -274,10 +275,11 @@ func ensure(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) 
 	// analyst built on them is disturbed by a run that changed nothing.
 	stmts = append(stmts, asOfSQL(schema, c)...)
 	stmts = append(stmts, fieldUpdatesSQL(schema, c)...)
-	for _, s := range stmts {
-		if _, err := tx.Exec(ctx, s); err != nil {
-			return false, err
-		}
+	// One round trip: an entity's DDL is dozens of statements (a comment
+	// per column), and the first run makes it for every entity while the
+	// publish holds its locks.
+	if _, err := tx.Exec(ctx, strings.Join(stmts, ";\n")); err != nil {
+		return false, err
 	}
 	return created, nil
 }
