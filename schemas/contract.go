@@ -103,6 +103,11 @@ type Column struct {
 	// Precision and Scale size a Numeric column: values with more digits
 	// or more decimal places are quarantined, never rounded.
 	Precision, Scale int
+	// InRange, for a date or timestamp a query computes, says why its
+	// values are always within the years every target holds (the query
+	// turns any other into NULL): none is ever quarantined, so it may be in
+	// an entity whose key has several columns.
+	InRange string
 	// Nullable is false only where the source guarantees a value (NOT NULL).
 	Nullable    bool
 	Description string
@@ -174,6 +179,14 @@ type Contract struct {
 	// History marks an entity of statuses, one row per (entity_type,
 	// entity_id): each run keeps reporting.status_history from it.
 	History bool
+	// HistoryBefore, for a statuses entity, is a query over the warehouse
+	// (its schema written {{schema}}) of every status change the sources
+	// recorded — (entity_type, entity_id, status, changed_at, source) —
+	// from which the status history before the first run is rebuilt; it
+	// reads the entities HistoryBeforeReads names, and is skipped until
+	// they are loaded.
+	HistoryBefore      string
+	HistoryBeforeReads []string
 	// StatusOf names, for a statuses entity, the entity each entity_type
 	// describes (trainee → trainees). A row quarantined from that entity
 	// has its status left out too, so the two tables never disagree.
@@ -330,7 +343,7 @@ func (c *Contract) Validate() error {
 	if len(c.PrimaryKey) == 0 {
 		bad("primary key is required")
 	}
-	if len(c.PrimaryKey) > 1 && slices.ContainsFunc(c.Columns, func(col Column) bool { return col.Type == Date || col.Type == Timestamp }) {
+	if len(c.PrimaryKey) > 1 && slices.ContainsFunc(c.Columns, func(col Column) bool { return (col.Type == Date || col.Type == Timestamp) && col.InRange == "" }) {
 		// Quarantined rows are recorded and excluded by one key column.
 		bad("an entity with dates or timestamps needs a single-column primary key")
 	}

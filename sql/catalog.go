@@ -62,6 +62,12 @@ func Catalog() ([]Described, error) {
 				if !ok {
 					return nil, fmt.Errorf("catalog: a comment on column %s of a table with no comment of its own", name)
 				}
+				// A later migration's comment on a column replaces the
+				// earlier one, as it does in the database.
+				if i := slices.IndexFunc(o.Columns, func(c DescribedColumn) bool { return c.Name == column }); i >= 0 {
+					o.Columns[i].Description = desc
+					continue
+				}
 				o.Columns = append(o.Columns, DescribedColumn{Name: column, Description: desc})
 				continue
 			}

@@ -111,7 +111,7 @@ func TestStatusHistoryFollowsTheSource(t *testing.T) {
 	// run returns when each statuses entity's snapshot was taken.
 	run := func() map[string]time.Time {
 		t.Helper()
-		r := cli(t, nil, "--config", p.config, "run", "--entity", "register_statuses", "--entity", "rect_statuses")
+		r := cli(t, nil, "--config", p.config, "run", "--entity", "register_statuses", "--entity", "rect_statuses", "--entity", "audits", "--entity", "events")
 		require.Equal(t, exitOK, r.code, r.stderr)
 		rows, err := wh.Query(ctx, `SELECT entity, (detail->>'snapshot_at')::timestamptz FROM nightshift.step_runs
 			WHERE step = 'extract' AND status = 'succeeded' AND run_id = (SELECT max(id) FROM nightshift.runs)`)
@@ -124,7 +124,7 @@ func TestStatusHistoryFollowsTheSource(t *testing.T) {
 			at[entity] = ts
 		}
 		require.NoError(t, rows.Err())
-		require.Len(t, at, 2)
+		require.Len(t, at, 4)
 		return at
 	}
 	first := run()
@@ -153,12 +153,25 @@ func TestStatusHistoryFollowsTheSource(t *testing.T) {
 		require.NoError(t, err)
 		require.EqualValues(t, 1, tag.RowsAffected(), sql)
 	}
+	// withdrawn changes three times in a day, each change audited as
+	// Register audits it; the run sees only the last. The others change
+	// behind the audit trail's back, but the deferral sets deferred_at.
+	// (Between the two runs: what the second run sees happened after the
+	// first's snapshot.)
+	dayStart := first["register_statuses"].UTC().Add(100 * time.Millisecond).Truncate(time.Microsecond)
+	for i, change := range []string{`{"state": [2, 4]}`, `{"state": [4, 2]}`, `{"state": [2, 4]}`} {
+		_, err := reg.Exec(ctx, `INSERT INTO audits (auditable_type, auditable_id, action, audited_changes, created_at, version, user_type)
+			VALUES ('Trainee', $1, 'update', $2, $3, 100 + $4, 'User')`, withdrawn, change, dayStart.Add(time.Duration(i)*100*time.Millisecond), i)
+		require.NoError(t, err)
+	}
 	exec(reg, "UPDATE trainees SET state = 4 WHERE id = $1", withdrawn)
 	exec(reg, "UPDATE trainees SET state = 2 WHERE id = $1", reinstated)
 	exec(reg, "UPDATE trainees SET state = 6, awarded_at = now() WHERE id = $1", awarded)
 	exec(rect, "UPDATE declarations SET payment_status = 'voided' WHERE id = $1", voided)
 	exec(rect, "UPDATE declarations SET clawback_status = 'awaiting_clawback' WHERE id = $1", clawed)
 	exec(rect, "UPDATE training_periods SET deferred_at = now(), deferral_reason = 'career_break', finished_on = greatest(started_on, current_date) WHERE id = $1", deferred)
+	var deferredAt time.Time
+	require.NoError(t, rect.QueryRow(ctx, "SELECT deferred_at AT TIME ZONE 'UTC' FROM training_periods WHERE id = $1", deferred).Scan(&deferredAt))
 
 	second := run()
 	origin := func(entityType string) string {
@@ -172,44 +185,77 @@ func TestStatusHistoryFollowsTheSource(t *testing.T) {
 		From      time.Time
 		To        *time.Time
 		IsCurrent bool
+		Source    string
 	}
 	history := func(entityType string, id int64) []version {
-		rows, err := wh.Query(ctx, `SELECT status, valid_from, valid_to, is_current FROM reporting.status_history
+		rows, err := wh.Query(ctx, `SELECT status, valid_from, valid_to, is_current, valid_from_source FROM reporting.status_history
 			WHERE entity_type = $1 AND entity_id = $2 ORDER BY valid_from`, entityType, id)
 		require.NoError(t, err)
 		out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[version])
 		require.NoError(t, err)
 		return out
 	}
+	// Every version holds until the next begins.
+	contiguous := func(h []version) {
+		t.Helper()
+		for i := 1; i < len(h); i++ {
+			require.NotNil(t, h[i-1].To)
+			require.True(t, h[i-1].To.Equal(h[i].From), "%+v", h)
+			require.False(t, h[i-1].IsCurrent)
+		}
+		require.Nil(t, h[len(h)-1].To)
+		require.True(t, h[len(h)-1].IsCurrent)
+	}
+
+	// withdrawn: its whole audit trail, read here by SQL of the test's own,
+	// is its history, down to the three changes of the day.
+	rows, err := reg.Query(ctx, `SELECT (CASE WHEN jsonb_typeof(audited_changes->'state') = 'array' THEN audited_changes->'state'->>1 ELSE audited_changes->>'state' END)::int,
+		created_at AT TIME ZONE 'UTC' FROM audits WHERE auditable_type = 'Trainee' AND auditable_id = $1 AND audited_changes ? 'state' ORDER BY created_at`, withdrawn)
+	require.NoError(t, err)
+	names := map[int]string{0: "draft", 1: "submitted_for_trn", 2: "trn_received", 3: "recommended_for_award", 4: "withdrawn", 5: "deferred", 6: "awarded"}
+	var trail []version
+	for rows.Next() {
+		var code int
+		var at time.Time
+		require.NoError(t, rows.Scan(&code, &at))
+		trail = append(trail, version{Status: names[code], From: at, Source: "audits"})
+	}
+	require.NoError(t, rows.Err())
+	h := history("trainee", withdrawn)
+	contiguous(h)
+	require.Len(t, h, len(trail), "%+v", h)
+	for i := range trail {
+		require.Equal(t, trail[i].Status, h[i].Status, "%d", i)
+		require.True(t, trail[i].From.Equal(h[i].From), "%d: %s, %s", i, trail[i].From, h[i].From)
+		require.Equal(t, "audits", h[i].Source)
+	}
+
 	changed := []struct {
 		entityType string
 		id         int64
 		from, to   string
+		at         time.Time
+		source     string
 	}{
-		{"trainee", withdrawn, "trn_received", "withdrawn"},
-		{"trainee", reinstated, "withdrawn", "trn_received"},
-		{"trainee", awarded, "recommended_for_award", "awarded"},
-		{"declaration_payment", voided, "eligible", "voided"},
-		{"declaration_clawback", clawed, "no_clawback", "awaiting_clawback"},
-		{"training_period", deferred, "active", "deferred"},
+		{"trainee", reinstated, "withdrawn", "trn_received", second["register_statuses"], "snapshot"},
+		{"trainee", awarded, "recommended_for_award", "awarded", second["register_statuses"], "snapshot"},
+		{"declaration_payment", voided, "eligible", "voided", second["rect_statuses"], "snapshot"},
+		{"declaration_clawback", clawed, "no_clawback", "awaiting_clawback", second["rect_statuses"], "snapshot"},
+		{"training_period", deferred, "active", "deferred", deferredAt, "training_periods"},
 	}
 	for _, c := range changed {
 		h := history(c.entityType, c.id)
-		require.Len(t, h, 2, "%s %d", c.entityType, c.id)
-		require.Equal(t, c.from, h[0].Status)
-		o := origin(c.entityType)
-		require.True(t, h[0].From.Equal(first[o]))
-		require.NotNil(t, h[0].To)
-		require.True(t, h[0].To.Equal(second[o]), "the old version closes when the change was first seen")
-		require.False(t, h[0].IsCurrent)
-		require.Equal(t, c.to, h[1].Status)
-		require.True(t, h[1].From.Equal(second[o]))
-		require.Nil(t, h[1].To)
-		require.True(t, h[1].IsCurrent)
+		contiguous(h)
+		last, before := h[len(h)-1], h[len(h)-2]
+		require.Equal(t, c.from, before.Status, "%s %d", c.entityType, c.id)
+		require.True(t, before.From.Before(first[origin(c.entityType)]) || before.From.Equal(first[origin(c.entityType)]))
+		require.Equal(t, c.to, last.Status)
+		require.True(t, last.From.Equal(c.at), "%s %d: %s, want %s", c.entityType, c.id, last.From, c.at)
+		require.Equal(t, c.source, last.Source)
 	}
 	var now int64
 	require.NoError(t, wh.QueryRow(ctx, "SELECT count(*) FROM reporting.status_history").Scan(&now))
-	require.Equal(t, versions+int64(len(changed)), now, "only the changed entities got a new version")
+	require.Equal(t, versions+int64(len(changed))+3, now, "only the changed entities got new versions: one each, three for the day's changes")
 
 	// As of the first run, the old statuses.
 	var asOf string
@@ -232,12 +278,13 @@ func TestStatusHistoryFollowsTheSource(t *testing.T) {
 		_, err := reg.Exec(ctx, sql, awarded)
 		require.NoError(t, err)
 	}
+	before := history("trainee", awarded)
 	fourth := run()
-	h := history("trainee", awarded)
-	require.Len(t, h, 2)
-	require.NotNil(t, h[1].To)
-	require.True(t, h[1].To.Equal(fourth["register_statuses"]))
-	require.False(t, h[1].IsCurrent)
+	h = history("trainee", awarded)
+	require.Len(t, h, len(before))
+	require.NotNil(t, h[len(h)-1].To)
+	require.True(t, h[len(h)-1].To.Equal(fourth["register_statuses"]))
+	require.False(t, h[len(h)-1].IsCurrent)
 }
 
 // newHostileSources seeds a SQL_ASCII Register, which holds Latin-1 names,
@@ -268,20 +315,48 @@ func newHostileSources(t *testing.T, more string) (wh, register string, planted 
 // written apart from the contracts' queries (a lookup table instead of a
 // CASE, joins instead of EXISTS), from the services' own definitions.
 var independentStatuses = map[string]string{
+	// When: the newest audit whose changes name the state, found by
+	// ordering rather than max().
 	"register_statuses": `SELECT 'trainee' AS entity_type, t.id AS entity_id,
-		coalesce(n.name, 'unknown_' || t.state::text) AS status
+		coalesce(n.name, 'unknown_' || t.state::text) AS status,
+		last.created_at AS status_changed_at, CASE WHEN last.created_at IS NULL THEN NULL ELSE 'audits' END AS status_changed_at_source
 	FROM trainees t LEFT JOIN (VALUES (0, 'draft'), (1, 'submitted_for_trn'), (2, 'trn_received'),
-		(3, 'recommended_for_award'), (4, 'withdrawn'), (5, 'deferred'), (6, 'awarded')) AS n (code, name) ON n.code = t.state`,
-	"rect_statuses": `SELECT 'declaration_payment' AS entity_type, id AS entity_id, payment_status::text AS status FROM declarations
-	UNION ALL SELECT 'declaration_clawback', id, clawback_status::text FROM declarations
+		(3, 'recommended_for_award'), (4, 'withdrawn'), (5, 'deferred'), (6, 'awarded')) AS n (code, name) ON n.code = t.state
+	LEFT JOIN (SELECT DISTINCT ON (auditable_id) auditable_id, created_at FROM audits
+	           WHERE auditable_type = 'Trainee' AND jsonb_exists(audited_changes, 'state') AND created_at IS NOT NULL
+	           ORDER BY auditable_id, created_at DESC) last ON last.auditable_id = t.id`,
+	// When, from the service's Event::EVENT_TYPES: the newest event of a
+	// kind that changes the status, or the period's own timestamps.
+	"rect_statuses": `WITH newest AS (
+		SELECT DISTINCT ON (kind, id) kind, id, happened_at FROM (
+			SELECT CASE WHEN event_type LIKE 'teacher_declaration_%clawback' OR event_type = 'teacher_declaration_clawed_back' THEN 'clawback' ELSE 'payment' END AS kind,
+			       declaration_id AS id, happened_at
+			FROM events WHERE declaration_id IS NOT NULL AND event_type IN ('teacher_declaration_created', 'teacher_declaration_eligible',
+				'teacher_declaration_payable', 'teacher_declaration_paid', 'teacher_declaration_voided', 'teacher_declaration_awaiting_clawback', 'teacher_declaration_clawed_back')
+			UNION ALL SELECT 'induction', teacher_id, happened_at FROM events WHERE teacher_id IS NOT NULL AND event_type IN ('teacher_trs_induction_status_updated',
+				'teacher_passes_induction', 'teacher_fails_induction', 'teacher_induction_status_reset', 'induction_period_opened', 'induction_period_closed',
+				'induction_period_reopened', 'induction_period_deleted')
+			UNION ALL SELECT 'training', training_period_id, happened_at FROM events WHERE training_period_id IS NOT NULL
+				AND event_type IN ('teacher_starts_training_period', 'teacher_resumes_training_period')
+		) e WHERE happened_at IS NOT NULL ORDER BY kind, id, happened_at DESC)
+	SELECT 'declaration_payment' AS entity_type, d.id AS entity_id, payment_status::text AS status, w.happened_at AS status_changed_at,
+		CASE WHEN w.happened_at IS NULL THEN NULL ELSE 'events' END AS status_changed_at_source
+	FROM declarations d LEFT JOIN newest w ON w.kind = 'payment' AND w.id = d.id
+	UNION ALL SELECT 'declaration_clawback', d.id, clawback_status::text, w.happened_at, CASE WHEN w.happened_at IS NULL THEN NULL ELSE 'events' END
+	FROM declarations d LEFT JOIN newest w ON w.kind = 'clawback' AND w.id = d.id
 	UNION ALL SELECT 'teacher_induction', t.id,
-		CASE WHEN t.trs_induction_status = 'InProgress' AND open.teacher_id IS NULL THEN 'Paused' ELSE t.trs_induction_status END
+		CASE WHEN t.trs_induction_status = 'InProgress' AND open.teacher_id IS NULL THEN 'Paused' ELSE t.trs_induction_status END,
+		w.happened_at, CASE WHEN w.happened_at IS NULL THEN NULL ELSE 'events' END
 	FROM teachers t LEFT JOIN (SELECT DISTINCT teacher_id FROM induction_periods WHERE finished_on IS NULL) open ON open.teacher_id = t.id
-	UNION ALL SELECT 'training_period', id,
+	LEFT JOIN newest w ON w.kind = 'induction' AND w.id = t.id
+	UNION ALL SELECT 'training_period', id, status,
+		CASE status WHEN 'withdrawn' THEN withdrawn_at WHEN 'deferred' THEN deferred_at ELSE started END,
+		CASE WHEN status IN ('withdrawn', 'deferred') THEN 'training_periods' WHEN started IS NOT NULL THEN 'events' END
+	FROM (SELECT tp.id, tp.withdrawn_at, tp.deferred_at, w.happened_at AS started,
 		CASE WHEN training_programme = 'school_led' OR coalesce(deferred_at, withdrawn_at) IS NULL THEN 'active'
 		     WHEN withdrawn_at IS NOT NULL AND (deferred_at IS NULL OR withdrawn_at >= deferred_at) THEN 'withdrawn'
-		     ELSE 'deferred' END
-	FROM training_periods`,
+		     ELSE 'deferred' END AS status
+		FROM training_periods tp LEFT JOIN newest w ON w.kind = 'training' AND w.id = tp.id) p`,
 }
 
 // A source shaped like production at its worst: a SQL_ASCII Register with

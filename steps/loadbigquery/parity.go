@@ -129,7 +129,7 @@ var historyFields = []struct {
 	{"status", bigquery.StringFieldType, false}, {"valid_from", bigquery.TimestampFieldType, true},
 	{"valid_to", bigquery.TimestampFieldType, false}, {"is_current", bigquery.BooleanFieldType, true},
 	{"origin", bigquery.StringFieldType, true}, {"run_id", bigquery.IntegerFieldType, true},
-	{"closed_by_run_id", bigquery.IntegerFieldType, false},
+	{"closed_by_run_id", bigquery.IntegerFieldType, false}, {"valid_from_source", bigquery.StringFieldType, true},
 }
 
 // mirrors are the tables Parity loads, status_history (in the warehouse

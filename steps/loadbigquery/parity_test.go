@@ -83,7 +83,7 @@ func TestHistoryMirrorIsTheMigrationsTable(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{HistoryTable, QuarantineTable, FreshnessTable}, []string{ms[0].table, ms[1].table, ms[2].table})
 	h := ms[0]
-	require.Len(t, h.schema, 9)
+	require.Len(t, h.schema, 10)
 	for _, f := range h.schema {
 		require.NotEmpty(t, f.Description, f.Name)
 	}

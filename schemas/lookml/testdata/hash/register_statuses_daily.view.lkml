@@ -33,6 +33,19 @@ view: register_statuses_daily {
     description: "The entity's status at the run's snapshot of the source; NULL when the source holds none."
   }
 
+  dimension_group: status_changed {
+    type: time
+    timeframes: [raw, time, date, week, month, quarter, year]
+    sql: ${TABLE}.status_changed_at ;;
+    description: "When the status last changed, where the source records it (see status_changed_at_source); NULL where it does not. Versions and status_history begin at this time when it fits."
+  }
+
+  dimension: status_changed_at_source {
+    type: string
+    sql: ${TABLE}.status_changed_at_source ;;
+    description: "Where status_changed_at comes from: audits (Register's audit trail of the trainee's state), events (RECT's event log), training_periods (its withdrawn_at or deferred_at)."
+  }
+
   dimension: compound_primary_key {
     primary_key: yes
     hidden: yes
