@@ -95,7 +95,7 @@ func printed(t *testing.T, out, prefix string) string {
 // set.
 func shell(t *testing.T, target, command string) string {
 	t.Helper()
-	cmd := exec.Command("bash", "-c", command)
+	cmd := exec.CommandContext(t.Context(), "bash", "-c", command)
 	cmd.Env = append(os.Environ(), "TARGET_URL="+target)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s\n%s", command, out)

@@ -65,15 +65,18 @@ func writeSQL(res Result) error {
 }
 
 func writeScript(w *bufio.Writer, copyFile *bufio.Reader, res Result) error {
+	// A bufio.Writer keeps its first error and returns it from Flush,
+	// which the caller checks: the writes need not be checked one by one.
+	put := func(s string) { _, _ = w.WriteString(s) }
 	for _, line := range strings.Split(strings.TrimRight(res.Readme(), "\n"), "\n") {
-		fmt.Fprintf(w, "-- %s\n", line)
+		put("-- " + line + "\n")
 	}
 	override := ""
 	if res.Plan.Override {
 		override = " OVERRIDING SYSTEM VALUE"
 	}
 	head := fmt.Sprintf("INSERT INTO %s (%s)%s VALUES\n", res.TableName, res.ColumnList, override)
-	fmt.Fprintf(w, "\nSET client_encoding = 'UTF8';\nBEGIN;\n")
+	put("\nSET client_encoding = 'UTF8';\nBEGIN;\n")
 	n := 0
 	for {
 		line, err := copyFile.ReadString('\n')
@@ -92,33 +95,33 @@ func writeScript(w *bufio.Writer, copyFile *bufio.Reader, res Result) error {
 		}
 		if n%insertBatch == 0 {
 			if n > 0 {
-				w.WriteString("\nON CONFLICT DO NOTHING;\n")
+				put("\nON CONFLICT DO NOTHING;\n")
 			}
-			w.WriteString(head)
+			put(head)
 		} else {
-			w.WriteString(",\n")
+			put(",\n")
 		}
-		w.WriteString("(")
+		put("(")
 		for i, v := range values {
 			if i > 0 {
-				w.WriteString(", ")
+				put(", ")
 			}
-			w.WriteString(sqlLiteral(v))
+			put(sqlLiteral(v))
 		}
-		w.WriteString(")")
+		put(")")
 		n++
 		if errors.Is(err, io.EOF) {
 			break
 		}
 	}
 	if n > 0 {
-		w.WriteString("\nON CONFLICT DO NOTHING;\n")
+		put("\nON CONFLICT DO NOTHING;\n")
 	}
 	if int64(n) != res.Rows {
 		return fmt.Errorf("the COPY file holds %d rows, the warehouse sent %d", n, res.Rows)
 	}
-	_, err := w.WriteString("COMMIT;\n")
-	return err
+	put("COMMIT;\n")
+	return nil
 }
 
 // writeFile writes a small file, refusing to replace one.

@@ -64,9 +64,9 @@ type Result struct {
 	CopyFile, SQLFile, ReadmeFile string
 	// TableName and ColumnList name the source table and its columns in
 	// the COPY and the INSERT, quoted where they must be.
-	TableName, ColumnList        string
-	Missing, WithPII  bool
-	StartedBy, Reason string
+	TableName, ColumnList string
+	Missing, WithPII      bool
+	StartedBy, Reason     string
 }
 
 // Run recovers the rows and writes the files.
