@@ -338,7 +338,7 @@ func TestRecoverRefusesBadInput(t *testing.T) {
 		{"out not writable", []string{"--entity", "trainees", "--as-of", at, "--missing", "--out", filepath.Join(file, "sub")}, nil, "not a directory"},
 		{"keys unreadable", []string{"--entity", "trainees", "--as-of", at, "--keys", filepath.Join(dir, "nope"), "--out", t.TempDir()}, nil, "--keys " + filepath.Join(dir, "nope") + ": open"},
 		{"keys malformed", []string{"--entity", "trainees", "--as-of", at, "--keys", keys("1\n2\nx3\n"), "--out", t.TempDir()}, nil, `, line 3: id is a whole number, not "x3"`},
-		{"keys too many values", []string{"--entity", "trainees", "--as-of", at, "--keys", keys("1\t2\n"), "--out", t.TempDir()}, nil, "line 1: 2 values, but a key of trainees is 1 (id), separated by tabs"},
+		{"keys too many values", []string{"--entity", "trainees", "--as-of", at, "--keys", keys("1\t2\n"), "--out", t.TempDir()}, nil, "line 1: 2 values, but a key of trainees is 1 value (id), separated by tabs"},
 		{"keys empty", []string{"--entity", "trainees", "--as-of", at, "--keys", keys("\n\n"), "--out", t.TempDir()}, nil, "holds no keys"},
 		{"production without a reason", []string{"--entity", "trainees", "--as-of", at, "--missing", "--out", t.TempDir()}, []string{"NIGHTSHIFT_ENV=production"}, "--reason is required"},
 	}

@@ -54,10 +54,14 @@ type Omission struct {
 
 // Plan is what the recovery writes, column by column, and what it cannot.
 type Plan struct {
-	Columns  []Column
-	Omitted  []Omission
-	Labels   []string // the contract's derived label columns, which go back as their codes
-	Override bool     // a column is GENERATED ALWAYS AS IDENTITY: INSERT needs OVERRIDING SYSTEM VALUE
+	Columns []Column
+	Omitted []Omission
+	Labels  []string // the contract's derived label columns, which go back as their codes
+	// Gone lists the columns the contract reads that the source table no
+	// longer has (dropped or renamed since): the warehouse has their
+	// values, the source has nowhere to put them.
+	Gone     []string
+	Override bool // a column is GENERATED ALWAYS AS IDENTITY: INSERT needs OVERRIDING SYSTEM VALUE
 }
 
 // Names lists the columns written, in the source's order.
@@ -160,15 +164,15 @@ func plan(c *schemas.Contract, source []sourceColumn, checks map[string][]string
 		}
 		p.Columns = append(p.Columns, Column{Name: s.Name, expr: sourceForm(f, s)})
 	}
-	for name, f := range bySource {
-		if !seen[name] {
-			return Plan{}, fmt.Errorf("the source table public.%s has no column %s, which entity %s reads as %s: the source has changed since; `nightshift check` says how", c.Table, name, c.Entity, f.Name)
+	for _, f := range c.Columns {
+		if _, ok := seen[f.SourceColumn()]; !ok {
+			p.Gone = append(p.Gone, f.SourceColumn())
 		}
 	}
 	for _, k := range c.PrimaryKey {
 		f, _ := c.Column(k)
 		if !containsColumn(p.Columns, f.SourceColumn()) {
-			return Plan{}, fmt.Errorf("primary key column %s of %s is left out (personal data?): rows without their key cannot be recovered", k, c.Entity)
+			return Plan{}, fmt.Errorf("the key column %s of public.%s cannot be written (not in the source table, or personal data left out): rows without their key cannot be recovered", f.SourceColumn(), c.Table)
 		}
 	}
 	return p, nil

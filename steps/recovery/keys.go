@@ -126,7 +126,7 @@ func writeKeys(w io.Writer, r io.Reader, c *schemas.Contract, path string) error
 		if strings.TrimSpace(text) != "" {
 			values := strings.Split(text, "\t")
 			if len(values) != len(keyCols) {
-				return &KeysFileError{Path: path, Line: line, Err: fmt.Errorf("%d values, but a key of %s is %d (%s), separated by tabs", len(values), c.Entity, len(keyCols), strings.Join(c.PrimaryKey, ", "))}
+				return &KeysFileError{Path: path, Line: line, Err: fmt.Errorf("%s, but a key of %s is %s (%s), separated by tabs", values1(len(values)), c.Entity, values1(len(keyCols)), strings.Join(c.PrimaryKey, ", "))}
 			}
 			for i, v := range values {
 				v, err := checkKeyValue(keyCols[i], v)
@@ -203,4 +203,12 @@ func loadSourceKeys(ctx context.Context, src pgx.Tx, wh pgx.Tx, c *schemas.Contr
 		return fmt.Errorf("copy the source's keys into the warehouse: %w", err)
 	}
 	return nil
+}
+
+// values1 counts values in words: "1 value", "2 values".
+func values1(n int) string {
+	if n == 1 {
+		return "1 value"
+	}
+	return strconv.Itoa(n) + " values"
 }

@@ -189,6 +189,9 @@ func (r Result) Readme() string {
 			fmt.Fprintf(&b, "  %s: %s\n", o.Column, o.Why)
 		}
 	}
+	if len(r.Plan.Gone) > 0 {
+		fmt.Fprintf(&b, "Not in the source table now (dropped or renamed since; `nightshift check` says which): %s\n", strings.Join(r.Plan.Gone, ", "))
+	}
 	if len(r.Plan.Labels) > 0 {
 		fmt.Fprintf(&b, "Not columns of the source: %s (nightshift's labels; their codes are written)\n", strings.Join(r.Plan.Labels, ", "))
 	}
