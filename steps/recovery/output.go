@@ -164,6 +164,7 @@ func (r Result) Readme() string {
 	fmt.Fprintf(&b, "nightshift recover: %s (source %s, table public.%s) as the warehouse held it at %s\n", r.Entity, r.Source, r.Table, stamp(r.AsOf))
 	if r.Missing {
 		fmt.Fprintf(&b, "Rows: %d — present then and absent from the source now (it holds %d keys)\n", r.Rows, r.Keys)
+		b.WriteString("Rows the service deleted on purpose since then are among them: review before loading.\n")
 	} else {
 		fmt.Fprintf(&b, "Rows: %d, for %d keys given", r.Rows, r.Keys)
 		if r.Unmatched > 0 {
