@@ -17,32 +17,45 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dfe-nightshift/nightshift/internal/pgtest"
+	"github.com/dfe-nightshift/nightshift/internal/seed"
 	"github.com/dfe-nightshift/nightshift/schemas"
 )
 
-// recoverProject is a register source, seeded, and a warehouse that one
-// run of trainees has published (with its versions).
+// recoverProject is a seeded source and a warehouse where one run of the
+// entities has published (with their versions).
 type recoverProject struct {
 	src, wh, config string
+	entities        []*schemas.Contract
 	env             []string
 }
 
 func newRecoverProject(t *testing.T, scale float64) recoverProject {
 	t.Helper()
-	p := recoverProject{src: seedRegister(t, scale), wh: pgtest.NewWarehouse(t)}
-	p.config = writeConfig(t, "environment: test\nwarehouse:\n  url: "+p.wh+"\nsources:\n  register:\n    url: "+p.src+"\nspool:\n  dir: "+t.TempDir()+"\n")
+	return newRecoverProjectOf(t, "register", seedRegister(t, scale), &schemas.Trainees)
+}
+
+func newRecoverProjectOf(t *testing.T, source, src string, entities ...*schemas.Contract) recoverProject {
+	t.Helper()
+	p := recoverProject{src: src, wh: pgtest.NewWarehouse(t), entities: entities}
+	p.config = writeConfig(t, "environment: test\nwarehouse:\n  url: "+p.wh+"\nsources:\n  "+source+":\n    url: "+p.src+"\nspool:\n  dir: "+t.TempDir()+"\n")
 	p.env = []string{"NIGHTSHIFT_LOSS_MIN_DELETED_ROWS=5"}
 	p.run(t)
 	return p
 }
 
-// run publishes trainees from the source as it is now, accepting any loss,
-// and brings the versions up to date.
+// run publishes the entities from the source as it is now, accepting any
+// loss, and brings their versions up to date.
 func (p recoverProject) run(t *testing.T) {
 	t.Helper()
-	r := cli(t, p.env, "--config", p.config, "run", "--entity", "trainees", "--accept-loss", "trainees", "--reason", "recover test")
+	args := []string{"--config", p.config, "run", "--reason", "recover test"}
+	for _, c := range p.entities {
+		args = append(args, "--entity", c.Entity, "--accept-loss", c.Entity)
+	}
+	r := cli(t, p.env, args...)
 	require.Equal(t, exitOK, r.code, r.stderr)
-	versionsFixture(t, p.wh, &schemas.Trainees, rfLastRun(t, p.wh))
+	for _, c := range p.entities {
+		versionsFixture(t, p.wh, c, rfLastRun(t, p.wh))
+	}
 }
 
 // recover runs `nightshift recover` with the project's configuration.
@@ -353,4 +366,51 @@ func TestRecoverRefusesBadInput(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "nothing written but the test's own file")
+}
+
+// RECT's Rails enums, UUIDs and decimals go back as the source holds them:
+// declarations byte for byte, a statement adjustment's unconstrained
+// numeric value for value (the warehouse's fixed scale has lost its
+// trailing zeros, not its value). Loaded with the scripts, in one go.
+func TestRecoverRECTEnumsAndDecimals(t *testing.T) {
+	t.Parallel()
+	src := pgtest.NewDatabase(t)
+	require.NoError(t, seed.CreateSchema(context.Background(), pgtest.Connect(t, src), "rect"))
+	_, err := seed.Seed(context.Background(), pgtest.Connect(t, src), "rect", seed.Options{Scale: 0.05, Seed: 1})
+	require.NoError(t, err)
+	entities := []*schemas.Contract{&schemas.Declarations, &schemas.StatementAdjustments}
+	p := newRecoverProjectOf(t, "rect", src, entities...)
+	rfExec(t, src, "CREATE SCHEMA saved; CREATE TABLE saved.declarations AS SELECT * FROM declarations; CREATE TABLE saved.statement_adjustments AS SELECT * FROM statement_adjustments")
+	time.Sleep(10 * time.Millisecond)
+	before := time.Now().UTC().Format(time.RFC3339Nano)
+	for _, c := range entities {
+		rfExec(t, src, fmt.Sprintf("DELETE FROM %[1]s WHERE id IN (SELECT id FROM %[1]s ORDER BY md5(id::text) LIMIT (SELECT count(*) / 5 FROM %[1]s))", c.Table))
+	}
+	p.run(t)
+
+	out := t.TempDir()
+	for _, c := range entities {
+		cols := sourceColumns(t, src, c)
+		var gone int64
+		require.NoError(t, rfQueryRow(t, src, fmt.Sprintf("SELECT count(*) FROM saved.%[1]s WHERE id NOT IN (SELECT id FROM public.%[1]s)", c.Table), &gone))
+		require.Positive(t, gone)
+		// What the source printed of the lost rows, before they were lost.
+		lost := sourceCopy(t, src, fmt.Sprintf("SELECT %[1]s FROM saved.%[2]s WHERE id NOT IN (SELECT id FROM public.%[2]s) ORDER BY id", strings.Join(cols, ", "), c.Table))
+
+		r := p.recover(t, "--entity", c.Entity, "--as-of", before, "--missing", "--include-pii", "--out", out)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		require.Contains(t, r.stdout, fmt.Sprintf("Rows: %d — ", gone))
+		got, err := os.ReadFile(filepath.Join(out, c.Entity+".copy"))
+		require.NoError(t, err)
+		if c == &schemas.Declarations {
+			require.Equal(t, lost, string(got), "declarations byte for byte")
+		}
+		shell(t, src, printed(t, r.stdout, `psql "$TARGET_URL" -v ON_ERROR_STOP=1 -f`))
+		ab, ba := exceptAll(t, src, "saved."+c.Table, "public."+c.Table, cols)
+		require.Zero(t, ab, "%s: every row is back", c.Entity)
+		require.Zero(t, ba, "%s: and nothing else", c.Entity)
+	}
+	var enums int
+	require.NoError(t, rfQueryRow(t, src, `SELECT count(*) FROM information_schema.columns WHERE table_name = 'declarations' AND data_type = 'USER-DEFINED'`, &enums))
+	require.Positive(t, enums, "declarations has Rails enums")
 }
