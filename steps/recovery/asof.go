@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dfe-nightshift/nightshift/schemas"
+	"github.com/dfe-nightshift/nightshift/steps/versions"
 )
 
 // timeLayouts are the forms --as-of accepts. A time without an offset is
@@ -54,11 +55,11 @@ func (e *NoVersionsError) Error() string {
 // versionsRelation and asOfFunction name the entity's versions table and
 // its as-of function in the warehouse schema.
 func versionsRelation(schema string, c *schemas.Contract) string {
-	return pgx.Identifier{schema, c.Entity + "_versions"}.Sanitize()
+	return pgx.Identifier{schema, versions.Table(c.Entity)}.Sanitize()
 }
 
 func asOfFunction(schema string, c *schemas.Contract) string {
-	return pgx.Identifier{schema, c.Entity + "_at"}.Sanitize()
+	return pgx.Identifier{schema, versions.AsOf(c.Entity)}.Sanitize()
 }
 
 // checkAsOf makes sure the warehouse can say what the entity held at at:
@@ -69,7 +70,7 @@ func checkAsOf(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contrac
 	var exists, fn bool
 	err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
 		EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $2 AND p.proname = $3)`,
-		rel, schema, c.Entity+"_at").Scan(&exists, &fn)
+		rel, schema, versions.AsOf(c.Entity)).Scan(&exists, &fn)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("look for %s: %w", rel, err)
 	}
