@@ -45,8 +45,8 @@ left-out column the source requires (NOT NULL without a default, or a CHECK
 constraint) is named, because the load would fail.
 
 --as-of is a time (2026-11-29T02:00:00Z; without an offset it is UTC; a date alone
-is its midnight, UTC), not in the future, and not before the warehouse's first version
-of the entity. In production --reason is required, and shown in the README.
+is its midnight, UTC), not in the future, and not before the snapshot of the first run
+that kept the entity's versions (the warehouse's view of the whole table begins then). In production --reason is required, and shown in the README.
 
 Exit codes: 0 written; 1 a database could not be read; 2 usage error (unknown entity,
 an entity computed by a query, a bad time, keys file or output directory).`,

@@ -325,7 +325,13 @@ func TestRecoverRefusesBadInput(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, nil, 0o600))
 	now := time.Now().UTC()
 	var firstVersion time.Time
-	require.NoError(t, rfQueryRow(t, p.wh, "SELECT min(valid_from) FROM reporting.trainees_versions", &firstVersion))
+	// The warehouse's view begins with the first run's snapshot; the
+	// versions themselves reach further back, to each row's updated_at.
+	require.NoError(t, rfQueryRow(t, p.wh, `SELECT (detail->>'snapshot_at')::timestamptz FROM nightshift.step_runs
+		WHERE run_id = 1 AND entity = 'trainees' AND step = 'extract' AND status = 'succeeded'`, &firstVersion))
+	var oldest time.Time
+	require.NoError(t, rfQueryRow(t, p.wh, "SELECT min(valid_from) FROM reporting.trainees_versions", &oldest))
+	require.True(t, oldest.Before(firstVersion.Add(-time.Minute)), "the seed's rows were updated before the run")
 	at := now.Format(time.RFC3339Nano)
 
 	cases := []struct {
@@ -340,8 +346,10 @@ func TestRecoverRefusesBadInput(t *testing.T) {
 		{"no time", []string{"--entity", "trainees", "--missing", "--out", dir}, nil, "--as-of is required"},
 		{"bad time", []string{"--entity", "trainees", "--as-of", "yesterday", "--missing", "--out", dir}, nil, `--as-of "yesterday" is not a time`},
 		{"future", []string{"--entity", "trainees", "--as-of", now.Add(time.Hour).Format(time.RFC3339), "--missing", "--out", dir}, nil, "is in the future"},
-		{"before the first version", []string{"--entity", "trainees", "--as-of", firstVersion.Add(-time.Second).Format(time.RFC3339Nano), "--missing", "--out", dir}, nil,
-			"is before the first version of trainees the warehouse holds (" + firstVersion.UTC().Format("2006-01-02 15:04:05.999999") + " UTC)"},
+		{"before the first run", []string{"--entity", "trainees", "--as-of", firstVersion.Add(-time.Millisecond).Format(time.RFC3339Nano), "--missing", "--out", dir}, nil,
+			"is before the warehouse's first view of trainees, run 1's snapshot of the source at " + firstVersion.UTC().Format("2006-01-02 15:04:05.999999") + " UTC"},
+		{"before the first version", []string{"--entity", "trainees", "--as-of", oldest.Add(-time.Hour).Format(time.RFC3339Nano), "--missing", "--out", dir}, nil,
+			"is before the warehouse's first view of trainees"},
 		{"no versions", []string{"--entity", "providers", "--as-of", at, "--missing", "--out", dir}, nil, `"reporting"."providers_versions" does not exist: the warehouse keeps no versions of providers yet`},
 		{"both", []string{"--entity", "trainees", "--as-of", at, "--missing", "--keys", keys("1\n"), "--out", dir}, nil, "--keys and --missing cannot go together"},
 		{"neither", []string{"--entity", "trainees", "--as-of", at, "--out", dir}, nil, "give --keys FILE or --missing"},

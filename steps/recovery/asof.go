@@ -64,7 +64,11 @@ func asOfFunction(schema string, c *schemas.Contract) string {
 
 // checkAsOf makes sure the warehouse can say what the entity held at at:
 // its versions exist, at is not in the future (by the warehouse's clock),
-// and not before the first version. It returns the first version's time.
+// and not before the first run that kept them read the source. A version
+// may begin before that run — at the row's own updated_at — but a row
+// that changed between at and that run has no version from before it, so
+// the warehouse's view of the whole table begins with that run's
+// snapshot. It returns that time.
 func checkAsOf(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, at time.Time) (time.Time, error) {
 	rel := versionsRelation(schema, c)
 	var exists, fn bool
@@ -81,17 +85,28 @@ func checkAsOf(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contrac
 		return time.Time{}, &NoVersionsError{Entity: c.Entity, Relation: asOfFunction(schema, c) + "(timestamptz)"}
 	}
 	var now time.Time
+	var firstRun *int64
 	var first *time.Time
-	if err := tx.QueryRow(ctx, "SELECT now(), (SELECT min(valid_from) FROM "+rel+")").Scan(&now, &first); err != nil {
+	// The first run's snapshot (a backfill records none: then when it
+	// published, which is later, so the check errs on the safe side).
+	err = tx.QueryRow(ctx, `WITH f AS (SELECT min(run_id) AS run_id FROM `+rel+`)
+		SELECT now(), f.run_id, coalesce(
+			(SELECT max((s.detail->>'snapshot_at')::timestamptz) FROM nightshift.step_runs s
+			 WHERE s.run_id = f.run_id AND s.entity = $1 AND s.step = 'extract' AND s.status = 'succeeded'),
+			(SELECT r.published_at FROM nightshift.runs r WHERE r.id = f.run_id),
+			(SELECT min(valid_from) FROM `+rel+`))
+		FROM f`, c.Entity).Scan(&now, &firstRun, &first)
+	if err != nil {
 		return time.Time{}, fmt.Errorf("read %s: %w", rel, err)
 	}
 	switch {
 	case at.After(now):
 		return time.Time{}, &AsOfError{fmt.Sprintf("--as-of %s is in the future (the warehouse's clock says %s): the warehouse knows only the past", stamp(at), stamp(now))}
-	case first == nil:
+	case first == nil || firstRun == nil:
 		return time.Time{}, &AsOfError{fmt.Sprintf("%s holds no versions yet: nothing to recover", rel)}
 	case at.Before(*first):
-		return time.Time{}, &AsOfError{fmt.Sprintf("--as-of %s is before the first version of %s the warehouse holds (%s): it cannot say what the source held then", stamp(at), c.Entity, stamp(*first))}
+		return time.Time{}, &AsOfError{fmt.Sprintf("--as-of %s is before the warehouse's first view of %s, run %d's snapshot of the source at %s: of an earlier time it knows only the rows that did not change since, so it cannot say what the source held then",
+			stamp(at), c.Entity, *firstRun, stamp(*first))}
 	}
 	return *first, nil
 }

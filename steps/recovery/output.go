@@ -176,7 +176,7 @@ func (r Result) Readme() string {
 	if r.Reason != "" {
 		fmt.Fprintf(&b, ", because: %s", r.Reason)
 	}
-	fmt.Fprintf(&b, "\nThe warehouse's versions of %s begin %s.\n\n", r.Entity, stamp(r.FirstVersion))
+	fmt.Fprintf(&b, "\nThe warehouse's view of %s begins %s, the first snapshot of the source its versions came from.\n\n", r.Entity, stamp(r.FirstVersion))
 	fmt.Fprintf(&b, "Files:\n  %s  text COPY format, the columns in the source table's order\n  %s  the same rows as INSERT ... ON CONFLICT DO NOTHING in one transaction: running it again is harmless\n\n", r.CopyFile, r.SQLFile)
 	fmt.Fprintf(&b, "Load into the source (review the files first). TARGET_URL: a connection to the %s database as a role that may INSERT into public.%s (nightshift's own source role is read-only). Either:\n", r.Source, r.Table)
 	fmt.Fprintf(&b, "  %s\n", r.CopyCommand())
