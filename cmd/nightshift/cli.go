@@ -133,6 +133,7 @@ Exit codes: 0 succeeded, 1 run failed, 2 usage or configuration error,
 	root.AddCommand(a.serveCommand())
 	root.AddCommand(a.lookmlCommand())
 	root.AddCommand(a.bigqueryCommand()) // relayout.go
+	root.AddCommand(a.recoverCommand())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
 	return root
 }

@@ -1,0 +1,212 @@
+package recovery
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dfe-nightshift/nightshift/schemas"
+)
+
+// sourceColumn is one column of the source table, as the source's catalog
+// has it.
+type sourceColumn struct {
+	Name string
+	// Type is the column's type as format_type writes it (numeric(12,2),
+	// timestamp without time zone, a Rails enum's own name).
+	Type      string
+	NotNull   bool
+	Default   bool
+	Identity  string // "a" always, "d" by default, "" none
+	Generated bool
+}
+
+// needsValue says whether an INSERT that leaves the column out fails: NOT
+// NULL with nothing that fills it in.
+func (s sourceColumn) needsValue() bool {
+	return s.NotNull && !s.Default && s.Identity == "" && !s.Generated
+}
+
+// Column is a column of the source table that the recovery writes: its
+// source name and the warehouse expression that gives its value in the
+// source's own text form.
+type Column struct {
+	Name string
+	// expr reads the value from the as-of row (alias v), converted back to
+	// what the source stores.
+	expr string
+}
+
+// Omission is a column of the source table that the files leave out, and
+// why: the load gives it the source's default.
+type Omission struct {
+	Column string
+	Why    string
+	// Blocks is set when the load cannot succeed without the column: NOT
+	// NULL with no default at the source, or named by a CHECK constraint.
+	Blocks string
+	// PII is set when --include-pii would bring the column back.
+	PII bool
+}
+
+// Plan is what the recovery writes, column by column, and what it cannot.
+type Plan struct {
+	Columns []Column
+	Omitted []Omission
+	Labels  []string // the contract's derived label columns, which go back as their codes
+	// Gone lists the columns the contract reads that the source table no
+	// longer has (dropped or renamed since): the warehouse has their
+	// values, the source has nowhere to put them.
+	Gone     []string
+	Override bool // a column is GENERATED ALWAYS AS IDENTITY: INSERT needs OVERRIDING SYSTEM VALUE
+}
+
+// Names lists the columns written, in the source's order.
+func (p Plan) Names() []string {
+	out := make([]string, len(p.Columns))
+	for i, c := range p.Columns {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// readSource reads the table's columns, in the source's order, and its
+// CHECK constraints, from the source's catalog (never
+// information_schema, which hides what the role may not read).
+func readSource(ctx context.Context, tx pgx.Tx, table string) ([]sourceColumn, map[string][]string, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef,
+		       a.attidentity::text, a.attgenerated <> ''
+		FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid = to_regclass(quote_ident('public') || '.' || quote_ident($1))
+		  AND a.attnum > 0 AND NOT a.attisdropped
+		ORDER BY a.attnum`, table)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the source's catalog for %s: %w", table, err)
+	}
+	cols, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sourceColumn, error) {
+		var s sourceColumn
+		err := r.Scan(&s.Name, &s.Type, &s.NotNull, &s.Default, &s.Identity, &s.Generated)
+		return s, err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the source's catalog for %s: %w", table, err)
+	}
+	if len(cols) == 0 {
+		return nil, nil, fmt.Errorf("the source has no table public.%s", table)
+	}
+	rows, err = tx.Query(ctx, `
+		SELECT a.attname::text, format('%s %s', quote_ident(c.conname), pg_get_constraintdef(c.oid))
+		FROM pg_catalog.pg_constraint c
+		JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+		WHERE c.conrelid = to_regclass(quote_ident('public') || '.' || quote_ident($1)) AND c.contype = 'c'
+		ORDER BY c.conname`, table)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the source's constraints on %s: %w", table, err)
+	}
+	checks := map[string][]string{}
+	var col, def string
+	_, err = pgx.ForEachRow(rows, []any{&col, &def}, func() error {
+		checks[col] = append(checks[col], def)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the source's constraints on %s: %w", table, err)
+	}
+	return cols, checks, nil
+}
+
+var numericTypmod = regexp.MustCompile(`^numeric\(([0-9]+),([0-9]+)\)$`)
+
+// plan decides, for each column of the source table, whether the files
+// carry it and how its warehouse value goes back to the source's form.
+func plan(c *schemas.Contract, source []sourceColumn, checks map[string][]string, includePII bool) (Plan, error) {
+	var p Plan
+	bySource := map[string]schemas.Column{}
+	for _, f := range c.Fields() {
+		if f.Derived() {
+			p.Labels = append(p.Labels, f.Name)
+			continue
+		}
+		bySource[f.SourceColumn()] = f
+	}
+	seen := map[string]bool{}
+	for _, s := range source {
+		f, read := bySource[s.Name]
+		seen[s.Name] = read
+		var why string
+		switch {
+		case s.Generated:
+			why = "generated by the source from other columns"
+		case !read && c.Ignored[s.Name] != "":
+			why = "not read by the contract: " + c.Ignored[s.Name]
+		case !read:
+			why = "not read by the contract (a column the warehouse does not have)"
+		case f.PII != schemas.PIINone && !includePII:
+			why = fmt.Sprintf("personal data (PII %s): left out unless --include-pii", f.PII)
+		}
+		if why != "" {
+			o := Omission{Column: s.Name, Why: why, PII: read && f.PII != schemas.PIINone}
+			switch {
+			case s.needsValue():
+				o.Blocks = "NOT NULL without a default at the source: loading without it fails"
+			case len(checks[s.Name]) > 0:
+				o.Blocks = "named by the source's CHECK constraint " + strings.Join(checks[s.Name], "; ") + ": rows it rejects without the column fail the load"
+			}
+			p.Omitted = append(p.Omitted, o)
+			continue
+		}
+		if s.Identity == "a" {
+			p.Override = true
+		}
+		p.Columns = append(p.Columns, Column{Name: s.Name, expr: sourceForm(f, s)})
+	}
+	for _, f := range c.Columns {
+		if _, ok := seen[f.SourceColumn()]; !ok {
+			p.Gone = append(p.Gone, f.SourceColumn())
+		}
+	}
+	for _, k := range c.PrimaryKey {
+		f, _ := c.Column(k)
+		if !containsColumn(p.Columns, f.SourceColumn()) {
+			return Plan{}, fmt.Errorf("the key column %s of public.%s cannot be written (not in the source table, or personal data left out): rows without their key cannot be recovered", f.SourceColumn(), c.Table)
+		}
+	}
+	return p, nil
+}
+
+func containsColumn(cols []Column, name string) bool {
+	for _, c := range cols {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// sourceForm is the expression that turns the warehouse's value of f (in
+// the as-of row v) into the text the source itself would print for it:
+// Rails' UTC timestamps without a time zone, a numeric at the source
+// column's own scale.
+func sourceForm(f schemas.Column, s sourceColumn) string {
+	ref := "v." + pgx.Identifier{f.Name}.Sanitize()
+	switch f.Type {
+	case schemas.Timestamp:
+		if s.Type == "timestamp with time zone" {
+			return ref // printed in UTC: the session's time zone
+		}
+		return "(" + ref + " AT TIME ZONE 'UTC')"
+	case schemas.Numeric:
+		if m := numericTypmod.FindStringSubmatch(s.Type); m != nil {
+			return fmt.Sprintf("%s::numeric(%s,%s)", ref, m[1], m[2])
+		}
+		// An unconstrained numeric keeps each value's own scale, which the
+		// warehouse's fixed scale has lost: the value is exact, its
+		// trailing zeros are the fewest.
+		return "trim_scale(" + ref + ")"
+	}
+	return ref
+}
