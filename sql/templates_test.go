@@ -174,3 +174,33 @@ func TestTemplatesRefuseWhatTheyCannotRender(t *testing.T) {
 	_, err = View{Name: "warehouse_only", SQL: "CREATE VIEW warehouse_only AS SELECT 1"}.Render(BigQuery("p", "d"))
 	require.ErrorContains(t, err, "no template")
 }
+
+// The helpers for JSON, dates and labels say the same in both dialects:
+// PostgreSQL's jsonb operators and a cast that ignores the session's time
+// zone, GoogleSQL's JSON functions; labels are the contract's, in code
+// order, with the same name for an unknown code as <column>_name.
+func TestTemplateHelpersRenderInBothDialects(t *testing.T) {
+	t.Parallel()
+	const text = `SELECT {{jsonText "a.j" "state" 1}}, k, {{utcMidnight "a.d"}}, {{label "trainees.study_mode" "a.c"}} FROM {{jsonKeys "a.j"}} AS k`
+	pg, err := View{Name: "x", Query: text}.Render(Postgres(""))
+	require.NoError(t, err)
+	require.Equal(t, `SELECT (a.j #>> '{state,1}'), k, (CAST(a.d AS timestamp) AT TIME ZONE 'UTC'), `+
+		`CASE a.c WHEN '0' THEN 'part_time' WHEN '1' THEN 'full_time' ELSE 'unknown_' || a.c END `+
+		`FROM jsonb_object_keys(CASE WHEN jsonb_typeof(a.j) = 'object' THEN a.j END) AS k`, pg)
+	bq, err := View{Name: "x", Query: text}.Render(BigQuery("p", "d"))
+	require.NoError(t, err)
+	require.Equal(t, `SELECT JSON_VALUE(a.j, '$.state[1]'), k, TIMESTAMP(a.d, 'UTC'), `+
+		`CASE a.c WHEN '0' THEN 'part_time' WHEN '1' THEN 'full_time' ELSE 'unknown_' || a.c END `+
+		`FROM UNNEST(JSON_KEYS(a.j, 1)) AS k`, bq)
+	for text, want := range map[string]string{
+		`{{jsonText "a.j"}}`:                      "no path",
+		`{{jsonText "a.j" "x'y"}}`:                "not a plain name",
+		`{{jsonText "a.j" "x" -1}}`:               "index -1",
+		`{{label "state" "a.c"}}`:                 "entity.column",
+		`{{label "nowhere.state" "a.c"}}`:         "unknown entity",
+		`{{label "trainees.itt_end_date" "a.c"}}`: "with labels",
+	} {
+		_, err := View{Name: "x", Query: "SELECT " + text}.Render(Postgres(""))
+		require.ErrorContains(t, err, want, text)
+	}
+}
