@@ -35,60 +35,84 @@ WITH periods AS (
     JOIN ect_at_school_periods ge ON ge.id = gp.ect_at_school_period_id
     JOIN mentor_at_school_periods gm ON gm.id = gp.mentor_at_school_period_id
 ),
-trainings AS (
-    -- The teacher and school of each training period.
-    SELECT p.period_id AS id, p.teacher_id, p.school_id FROM periods p WHERE p.period_kind = 'training'
-),
-statuses AS (
-    -- Each status version, from the status before it.
-    SELECT h.entity_type, h.entity_id, h.valid_from,
-           CASE WHEN LAG(h.valid_from) OVER (PARTITION BY h.entity_type, h.entity_id ORDER BY h.valid_from) IS NULL
-                THEN 'first recorded as ' || coalesce(h.status, 'none')
-                ELSE coalesce(LAG(h.status) OVER (PARTITION BY h.entity_type, h.entity_id ORDER BY h.valid_from), 'none') || ' → ' || coalesce(h.status, 'none')
-           END AS change
-    FROM status_history h
-    WHERE h.entity_type IN ('teacher_induction', 'training_period', 'declaration_payment', 'declaration_clawback')
-),
 happenings AS (
     SELECT ev.teacher_id, ev.happened_at, 'event' AS kind, ev.event_type AS what, ev.author_type AS who, CAST(NULL AS text) AS why,
            'events' AS source, ev.id AS source_id, CAST(NULL AS text) AS period_kind, ev.school_id
     FROM events ev
     WHERE ev.teacher_id IS NOT NULL AND ev.happened_at IS NOT NULL
     UNION ALL
-    SELECT ps.teacher_id, (CAST(ps.started_on AS timestamp) AT TIME ZONE 'UTC'), 'period_started', ps.period_kind || ' period started' || coalesce(': ' || ps.detail, ''),
-           NULL, NULL, ps.source, ps.period_id, ps.period_kind, ps.school_id
-    FROM periods ps
-    UNION ALL
-    SELECT pf.teacher_id, (CAST(pf.finished_on AS timestamp) AT TIME ZONE 'UTC'), 'period_finished', pf.period_kind || ' period finished' || coalesce(': ' || pf.detail, ''),
-           NULL, pf.why_finished, pf.source, pf.period_id, pf.period_kind, pf.school_id
-    FROM periods pf
-    WHERE pf.finished_on IS NOT NULL
+    -- A period's start, and its finish once it has one, from one read of
+    -- the periods: PostgreSQL computes a CTE read twice whole, before a
+    -- filter on teacher_id can reach it.
+    SELECT pe.teacher_id,
+           CASE ends.kind WHEN 'period_started' THEN (CAST(pe.started_on AS timestamp) AT TIME ZONE 'UTC') ELSE (CAST(pe.finished_on AS timestamp) AT TIME ZONE 'UTC') END,
+           ends.kind,
+           pe.period_kind || CASE ends.kind WHEN 'period_started' THEN ' period started' ELSE ' period finished' END || coalesce(': ' || pe.detail, ''),
+           NULL, CASE ends.kind WHEN 'period_finished' THEN pe.why_finished END, pe.source, pe.period_id, pe.period_kind, pe.school_id
+    FROM periods pe
+    CROSS JOIN (SELECT 'period_started' AS kind UNION ALL SELECT 'period_finished') ends
+    WHERE ends.kind = 'period_started' OR pe.finished_on IS NOT NULL
     UNION ALL
     SELECT dt.teacher_id, d.declaration_date, 'declaration', d.declaration_type, 'lead_provider_api', NULL, 'declarations', d.id, 'training', dt.school_id
     FROM declarations d
-    JOIN trainings dt ON dt.id = d.training_period_id
+    JOIN (
+    -- The teacher and school of each training period; written out where it
+    -- is read, since PostgreSQL computes a CTE read more than once whole.
+    SELECT tp.id, coalesce(te.teacher_id, tm.teacher_id) AS teacher_id, coalesce(te.school_id, tm.school_id) AS school_id
+    FROM training_periods tp
+    LEFT JOIN ect_at_school_periods te ON te.id = tp.ect_at_school_period_id
+    LEFT JOIN mentor_at_school_periods tm ON tm.id = tp.mentor_at_school_period_id
+) dt ON dt.id = d.training_period_id
     UNION ALL
-    SELECT si.entity_id, si.valid_from, 'status_changed',
-           'induction: ' || si.change,
-           'nightshift', NULL, 'status_history', si.entity_id, NULL, NULL
-    FROM statuses si
-    WHERE si.entity_type = 'teacher_induction'
+    -- Each status version, from the status before it. The window is
+    -- partitioned by teacher too (an entity has one teacher), so that a
+    -- filter on teacher_id is applied before it, not after.
+    SELECT si.entity_id, si.valid_from, 'status_changed', 'induction: ' || si.change, 'nightshift', NULL, 'status_history', si.entity_id, NULL, NULL
+    FROM (
+        SELECT hi.entity_id, hi.valid_from,
+               CASE WHEN LAG(hi.valid_from) OVER (PARTITION BY hi.entity_id ORDER BY hi.valid_from) IS NULL
+                    THEN 'first recorded as ' || coalesce(hi.status, 'none')
+                    ELSE coalesce(LAG(hi.status) OVER (PARTITION BY hi.entity_id ORDER BY hi.valid_from), 'none') || ' → ' || coalesce(hi.status, 'none')
+               END AS change
+        FROM status_history hi
+        WHERE hi.entity_type = 'teacher_induction'
+    ) si
     UNION ALL
-    SELECT st.teacher_id, s.valid_from, 'status_changed',
-           'training period: ' || s.change,
-           'nightshift', NULL, 'status_history', s.entity_id, 'training', st.school_id
-    FROM statuses s
-    JOIN trainings st ON st.id = s.entity_id
-    WHERE s.entity_type = 'training_period'
-    UNION ALL
-    SELECT sdt.teacher_id, sd.valid_from, 'status_changed',
-           CASE sd.entity_type WHEN 'declaration_payment' THEN 'declaration payment: ' ELSE 'declaration clawback: ' END
-               || sd.change,
-           'nightshift', NULL, 'status_history', sd.entity_id, 'training', sdt.school_id
-    FROM statuses sd
-    JOIN declarations sdd ON sdd.id = sd.entity_id
-    JOIN trainings sdt ON sdt.id = sdd.training_period_id
-    WHERE sd.entity_type IN ('declaration_payment', 'declaration_clawback')
+    SELECT s.teacher_id, s.valid_from, 'status_changed', s.label || ': ' || s.change, 'nightshift', NULL, 'status_history', s.entity_id, 'training', s.school_id
+    FROM (
+        SELECT sj.teacher_id, sj.school_id, sj.label, h.entity_id, h.valid_from,
+               CASE WHEN LAG(h.valid_from) OVER (PARTITION BY sj.teacher_id, h.entity_type, h.entity_id ORDER BY h.valid_from) IS NULL
+                    THEN 'first recorded as ' || coalesce(h.status, 'none')
+                    ELSE coalesce(LAG(h.status) OVER (PARTITION BY sj.teacher_id, h.entity_type, h.entity_id ORDER BY h.valid_from), 'none')
+                         || ' → ' || coalesce(h.status, 'none')
+               END AS change
+        FROM status_history h
+        JOIN (
+            -- The teacher's training periods and their declarations.
+            SELECT 'training_period' AS entity_type, st.id AS entity_id, st.teacher_id, st.school_id, 'training period' AS label
+            FROM (
+    -- The teacher and school of each training period; written out where it
+    -- is read, since PostgreSQL computes a CTE read more than once whole.
+    SELECT tp.id, coalesce(te.teacher_id, tm.teacher_id) AS teacher_id, coalesce(te.school_id, tm.school_id) AS school_id
+    FROM training_periods tp
+    LEFT JOIN ect_at_school_periods te ON te.id = tp.ect_at_school_period_id
+    LEFT JOIN mentor_at_school_periods tm ON tm.id = tp.mentor_at_school_period_id
+) st
+            UNION ALL
+            SELECT dk.entity_type, sd.id, sdt.teacher_id, sdt.school_id, dk.label
+            FROM declarations sd
+            JOIN (
+    -- The teacher and school of each training period; written out where it
+    -- is read, since PostgreSQL computes a CTE read more than once whole.
+    SELECT tp.id, coalesce(te.teacher_id, tm.teacher_id) AS teacher_id, coalesce(te.school_id, tm.school_id) AS school_id
+    FROM training_periods tp
+    LEFT JOIN ect_at_school_periods te ON te.id = tp.ect_at_school_period_id
+    LEFT JOIN mentor_at_school_periods tm ON tm.id = tp.mentor_at_school_period_id
+) sdt ON sdt.id = sd.training_period_id
+            CROSS JOIN (SELECT 'declaration_payment' AS entity_type, 'declaration payment' AS label
+                        UNION ALL SELECT 'declaration_clawback', 'declaration clawback') dk
+        ) sj ON sj.entity_type = h.entity_type AND sj.entity_id = h.entity_id
+    ) s
 )
 SELECT x.teacher_id,
        ROW_NUMBER() OVER (PARTITION BY x.teacher_id ORDER BY x.happened_at, x.kind_order, x.source, x.source_id, x.what) AS seq,
