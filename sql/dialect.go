@@ -22,7 +22,24 @@ import (
 //	                   integer, text, boolean, date, timestamptz; INT64, STRING,
 //	                   BOOL, DATE, TIMESTAMP in BigQuery;
 //	{{ident "at"}}     an identifier GoogleSQL reserves (AT): `at` in BigQuery,
-//	                   bare in PostgreSQL.
+//	                   bare in PostgreSQL;
+//	{{jsonText "x.j" "state" 0}}
+//	                   the text of a JSON value by path (a key, then keys or
+//	                   array indexes): x.j #>> '{state,0}' in PostgreSQL,
+//	                   JSON_VALUE(x.j, '$.state[0]') in BigQuery; NULL when
+//	                   absent or JSON null;
+//	{{jsonKeys "x.j"}} the keys of a JSON object, as a table of one column to
+//	                   read FROM … AS k: jsonb_object_keys(x.j) in PostgreSQL,
+//	                   UNNEST(JSON_KEYS(x.j, 1)) in BigQuery;
+//	{{utcMidnight "x.d"}}
+//	                   a date as the timestamptz of its midnight in UTC,
+//	                   whatever the session's time zone (a plain CAST to
+//	                   timestamptz takes PostgreSQL's);
+//	{{label "trainees.state" "expr"}}
+//	                   the name of an integer code given as text (a code read
+//	                   from JSON), by the labels the contract's column has: the
+//	                   same names as its <column>_name column, 'unknown_<code>'
+//	                   for a code it does not know, NULL for NULL.
 //
 // Everything else is written in the SQL the two read alike: CAST(x AS
 // {{type "text"}}), never x::text; || between strings only, with the
@@ -109,9 +126,13 @@ func (d Dialect) render(name, text string) (string, error) {
 		return "", fmt.Errorf("%s: %w", name, d.err)
 	}
 	tmpl, err := template.New(name).Option("missingkey=error").Funcs(template.FuncMap{
-		"table": d.qualify,
-		"type":  d.Type,
-		"ident": d.quote,
+		"table":       d.qualify,
+		"type":        d.Type,
+		"ident":       d.quote,
+		"jsonText":    d.jsonText,
+		"jsonKeys":    d.jsonKeys,
+		"utcMidnight": d.utcMidnight,
+		"label":       d.label,
 	}).Parse(text)
 	if err != nil {
 		return "", err

@@ -16,15 +16,16 @@ import (
 var update = flag.Bool("update", false, "write the golden renderings in testdata/")
 
 // tableRefs lists what the query's FROM and JOIN clauses read, less its
-// CTEs and subqueries.
+// CTEs, subqueries and table functions.
 func tableRefs(query string) []string {
 	ctes := map[string]bool{}
 	for _, m := range regexp.MustCompile(`(?i)(?:\bWITH|,)\s*(\w+)\s+AS\s*\(`).FindAllStringSubmatch(query, -1) {
 		ctes[m[1]] = true
 	}
 	var out []string
-	for _, m := range regexp.MustCompile("(?i)\\b(?:FROM|JOIN)\\s+(`[^`]+`|[\\w.]+)").FindAllStringSubmatch(withoutComments(query), -1) {
-		if !ctes[m[1]] && !slices.Contains(out, m[1]) {
+	// A function in FROM (jsonb_object_keys(…), UNNEST(…)) reads no table.
+	for _, m := range regexp.MustCompile("(?i)\\b(?:FROM|JOIN)\\s+(`[^`]+`|[\\w.]+)(\\s*\\()?").FindAllStringSubmatch(withoutComments(query), -1) {
+		if m[2] == "" && !ctes[m[1]] && !slices.Contains(out, m[1]) {
 			out = append(out, m[1])
 		}
 	}
@@ -34,6 +35,12 @@ func tableRefs(query string) []string {
 
 func withoutComments(query string) string {
 	return regexp.MustCompile(`--[^\n]*`).ReplaceAllString(query, "")
+}
+
+// withoutLiterals empties the query's string literals ('; reasons: ' is
+// no statement's end).
+func withoutLiterals(query string) string {
+	return regexp.MustCompile(`'[^']*'`).ReplaceAllString(query, "''")
 }
 
 func normalize(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -52,7 +59,7 @@ func TestViewsRenderInBothDialects(t *testing.T) {
 	for _, v := range views {
 		names = append(names, v.Name)
 	}
-	require.Equal(t, []string{"data_quality_issues", "teacher_timeline", "trainees_current"}, names)
+	require.Equal(t, []string{"data_quality_issues", "teacher_timeline", "trainee_timeline", "trainees_current"}, names)
 	dialects := []struct {
 		dialect Dialect
 		// table is how the dialect names a table the view depends on.
@@ -61,7 +68,7 @@ func TestViewsRenderInBothDialects(t *testing.T) {
 		forbidden []string
 	}{
 		{Postgres(""), func(n string) string { return n },
-			[]string{"`", "INT64", "STRING", "{{"}},
+			[]string{"`", "INT64", "AS STRING)", "{{"}},
 		{BigQuery("proj", "ds"), func(n string) string { return "`proj.ds." + n + "`" },
 			[]string{"::", "&&", "daterange", "CONCAT(", "AS bigint)", "AS text)", "{{", ";"}},
 	}
@@ -71,7 +78,7 @@ func TestViewsRenderInBothDialects(t *testing.T) {
 				t.Parallel()
 				got, err := v.Render(d.dialect)
 				require.NoError(t, err)
-				code := withoutComments(got)
+				code := withoutLiterals(withoutComments(got))
 				for _, f := range d.forbidden {
 					require.NotContains(t, strings.ToUpper(code), strings.ToUpper(f))
 				}
@@ -166,4 +173,34 @@ func TestTemplatesRefuseWhatTheyCannotRender(t *testing.T) {
 	require.ErrorContains(t, err, "is not a name")
 	_, err = View{Name: "warehouse_only", SQL: "CREATE VIEW warehouse_only AS SELECT 1"}.Render(BigQuery("p", "d"))
 	require.ErrorContains(t, err, "no template")
+}
+
+// The helpers for JSON, dates and labels say the same in both dialects:
+// PostgreSQL's jsonb operators and a cast that ignores the session's time
+// zone, GoogleSQL's JSON functions; labels are the contract's, in code
+// order, with the same name for an unknown code as <column>_name.
+func TestTemplateHelpersRenderInBothDialects(t *testing.T) {
+	t.Parallel()
+	const text = `SELECT {{jsonText "a.j" "state" 1}}, k, {{utcMidnight "a.d"}}, {{label "trainees.study_mode" "a.c"}} FROM {{jsonKeys "a.j"}} AS k`
+	pg, err := View{Name: "x", Query: text}.Render(Postgres(""))
+	require.NoError(t, err)
+	require.Equal(t, `SELECT (a.j #>> '{state,1}'), k, (CAST(a.d AS timestamp) AT TIME ZONE 'UTC'), `+
+		`CASE a.c WHEN '0' THEN 'part_time' WHEN '1' THEN 'full_time' ELSE 'unknown_' || a.c END `+
+		`FROM jsonb_object_keys(CASE WHEN jsonb_typeof(a.j) = 'object' THEN a.j END) AS k`, pg)
+	bq, err := View{Name: "x", Query: text}.Render(BigQuery("p", "d"))
+	require.NoError(t, err)
+	require.Equal(t, `SELECT JSON_VALUE(a.j, '$.state[1]'), k, TIMESTAMP(a.d, 'UTC'), `+
+		`CASE a.c WHEN '0' THEN 'part_time' WHEN '1' THEN 'full_time' ELSE 'unknown_' || a.c END `+
+		`FROM UNNEST(JSON_KEYS(a.j, 1)) AS k`, bq)
+	for text, want := range map[string]string{
+		`{{jsonText "a.j"}}`:                      "no path",
+		`{{jsonText "a.j" "x'y"}}`:                "not a plain name",
+		`{{jsonText "a.j" "x" -1}}`:               "index -1",
+		`{{label "state" "a.c"}}`:                 "entity.column",
+		`{{label "nowhere.state" "a.c"}}`:         "unknown entity",
+		`{{label "trainees.itt_end_date" "a.c"}}`: "with labels",
+	} {
+		_, err := View{Name: "x", Query: "SELECT " + text}.Render(Postgres(""))
+		require.ErrorContains(t, err, want, text)
+	}
 }

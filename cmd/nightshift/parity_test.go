@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -176,9 +178,29 @@ func TestWarehouseViewsAnswerAsBeforeTheTemplates(t *testing.T) {
 	wh := pgxConnUTC(t, p.wh)
 	views, err := nssql.Views()
 	require.NoError(t, err)
+	// The timeline of periods became one of everything that happened, a
+	// period its start and finish rows: the old rows, put together again.
+	rebuilt := map[string]string{"teacher_timeline": `SELECT s.teacher_id, s.period_kind AS kind, s.source_id AS period_id,
+		CAST(s.happened_at AT TIME ZONE 'UTC' AS date) AS started_on, CAST(f.happened_at AT TIME ZONE 'UTC' AS date) AS finished_on,
+		s.school_id, CASE WHEN s.what LIKE '%: %' THEN substr(s.what, length(s.period_kind || ' period started: ') + 1) END AS detail
+		FROM reporting.teacher_timeline s
+		LEFT JOIN reporting.teacher_timeline f ON f.kind = 'period_finished' AND f.source = s.source AND f.source_id = s.source_id
+		     AND f.period_kind = s.period_kind AND f.teacher_id IS NOT DISTINCT FROM s.teacher_id
+		WHERE s.kind = 'period_started'`}
+	compared := 0
 	for _, v := range views {
 		before, err := os.ReadFile(filepath.Join("testdata", "views_before", v.Name+".sql"))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a view added since
+		}
 		require.NoError(t, err)
+		compared++
+		if q, ok := rebuilt[v.Name]; ok {
+			_, err = wh.Exec(ctx, "CREATE VIEW reporting.rebuilt_"+v.Name+" AS "+q)
+			require.NoError(t, err)
+			v.Name = "rebuilt_" + v.Name
+			before = []byte(strings.Replace(string(before), "CREATE VIEW teacher_timeline AS", "CREATE VIEW "+v.Name+" AS", 1))
+		}
 		create, _, _ := strings.Cut(string(before), "\nCOMMENT ON VIEW")
 		create = strings.Replace(create, "CREATE VIEW "+v.Name+" AS", "CREATE VIEW reporting.before_"+v.Name+" AS", 1)
 		_, err = wh.Exec(ctx, "SET search_path = reporting")
@@ -203,6 +225,7 @@ func TestWarehouseViewsAnswerAsBeforeTheTemplates(t *testing.T) {
 			(SELECT * FROM reporting.before_%[1]s EXCEPT ALL SELECT * FROM reporting.%[1]s)) d`, v.Name)).Scan(&differ))
 		require.Zero(t, differ, "%s answers as before, row for row", v.Name)
 	}
+	require.Equal(t, 3, compared)
 	var issues []string
 	rows, err := wh.Query(ctx, "SELECT DISTINCT issue FROM reporting.data_quality_issues ORDER BY issue")
 	require.NoError(t, err)

@@ -161,7 +161,7 @@ func TestDocsCoverEverythingAnAnalystMayQuery(t *testing.T) {
 	for _, name := range names {
 		require.Contains(t, r.stdout, "`"+name, "docs describe %s", name)
 	}
-	for _, view := range []string{"trainees_current", "teacher_timeline", "data_quality_issues"} {
+	for _, view := range []string{"trainees_current", "teacher_timeline", "trainee_timeline", "data_quality_issues"} {
 		require.Contains(t, r.stdout, "view `reporting."+view+"`")
 	}
 }

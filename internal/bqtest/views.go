@@ -236,7 +236,7 @@ type sqlProblem struct {
 
 var (
 	sqlCTE      = regexp.MustCompile(`(?i)(?:\bWITH|,)\s*([A-Za-z_]\w*)\s+AS\s*\(`)
-	sqlTableRef = regexp.MustCompile("(?i)\\b(?:FROM|JOIN)\\s+(`[^`]*`|[A-Za-z_][\\w.]*)(?:\\s+(?:AS\\s+)?([A-Za-z_]\\w*))?")
+	sqlTableRef = regexp.MustCompile("(?i)\\b(?:FROM|JOIN)\\s+(`[^`]*`|[A-Za-z_][\\w.]*)(\\s*\\()?(?:\\s+(?:AS\\s+)?([A-Za-z_]\\w*))?")
 	sqlKeywords = map[string]bool{
 		"WHERE": true, "JOIN": true, "LEFT": true, "RIGHT": true, "INNER": true, "FULL": true, "CROSS": true, "OUTER": true,
 		"ON": true, "USING": true, "GROUP": true, "ORDER": true, "HAVING": true, "UNION": true, "LIMIT": true, "WINDOW": true,
@@ -260,7 +260,12 @@ func (s *Server) sqlProblems(project, dataset, query string, params []string) []
 	aliases := map[string][]*Table{}
 	opaque := map[string]bool{}
 	for _, m := range sqlTableRef.FindAllStringSubmatch(text, -1) {
-		ref, alias := m[1], m[2]
+		if m[2] != "" {
+			// A function in FROM, UNNEST(…): it reads no table, and its
+			// alias names a value, not a table's columns.
+			continue
+		}
+		ref, alias := m[1], m[3]
 		if sqlKeywords[strings.ToUpper(alias)] {
 			alias = ""
 		}
