@@ -59,7 +59,7 @@ func TestBigQueryTablesArePartitionedAndClusteredAsTheContractsSay(t *testing.T)
 			require.NotContains(t, parts, "__UNPARTITIONED__", "%s: the seed's values are all inside the partitions", c.Entity)
 		}
 	}
-	require.Equal(t, 10, partitioned, "trainees, teachers, five periods, declarations and two statuses")
+	require.Equal(t, 12, partitioned, "trainees, teachers, five periods, declarations, two statuses, audits and events")
 	parts, _ := fake.Partitions("analytics", "teacher_training", "declarations")
 	require.Greater(t, len(parts), 3, "declarations spread over months")
 }

@@ -342,7 +342,7 @@ func TestRecoverRefusesBadInput(t *testing.T) {
 	}{
 		{"unknown entity", []string{"--entity", "trainess", "--as-of", at, "--missing", "--out", dir}, nil, `unknown entity "trainess"`},
 		{"computed entity", []string{"--entity", "register_statuses", "--as-of", at, "--missing", "--out", dir}, nil,
-			"entity register_statuses cannot be recovered: nightshift computes it with a query over the source's tables trainees, so it has no source table of its own to load rows back into; recover the entities it is computed from instead: trainees"},
+			"entity register_statuses cannot be recovered: nightshift computes it with a query over the source's tables audits, trainees, so it has no source table of its own to load rows back into; recover the entities it is computed from instead: trainees, audits"},
 		{"no time", []string{"--entity", "trainees", "--missing", "--out", dir}, nil, "--as-of is required"},
 		{"bad time", []string{"--entity", "trainees", "--as-of", "yesterday", "--missing", "--out", dir}, nil, `--as-of "yesterday" is not a time`},
 		{"future", []string{"--entity", "trainees", "--as-of", now.Add(time.Hour).Format(time.RFC3339), "--missing", "--out", dir}, nil, "is in the future"},
