@@ -152,7 +152,18 @@ func (e *entity) load() *loadwarehouse.Load {
 		Pool: e.deps.Warehouse, Schema: e.deps.Schema, Contract: e.contract,
 		File: e.out.File, Source: e.out.Source, SourceSQL: e.sourceSQL,
 		BatchSize: e.deps.BatchSize, Mem: e.deps.Mem, Views: e.deps.Views,
+		Digests: e.digests(),
 	}
+}
+
+// digests is where the load keeps the staged rows' keys and digests for
+// the versions' diff, beside the spool file; a backfill keeps none (only
+// its window is compared).
+func (e *entity) digests() string {
+	if e.window != nil || e.deps.SpoolDir == "" {
+		return ""
+	}
+	return spool.Path(e.deps.SpoolDir, e.runID, e.contract.Entity) + ".digests"
 }
 
 var errNoExtract = errors.New("no extract in this run to load from")

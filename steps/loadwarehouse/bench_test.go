@@ -31,7 +31,7 @@ func benchmarkEncode(b *testing.B, c *schemas.Contract) {
 	s := newCopyStream(c, func() (arrow.RecordBatch, error) {
 		rec.Retain()
 		return rec, nil
-	})
+	}, nil)
 	buf := make([]byte, 64<<10)
 	b.ReportAllocs()
 	n := 0
@@ -84,7 +84,7 @@ func BenchmarkParquetToCopyTrainees(b *testing.B) {
 			rec := rr.RecordBatch()
 			rec.Retain()
 			return rec, nil
-		})
+		}, nil)
 		for {
 			if _, err := s.Read(buf); errors.Is(err, io.EOF) {
 				break

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -15,6 +16,7 @@ import (
 	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/pgbinary"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
+	"github.com/dfe-nightshift/nightshift/steps/rowdigest"
 )
 
 var copySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
@@ -123,19 +125,30 @@ type copyStream struct {
 	row int
 	// digest covers the rows encoded, as encoded (reconcile.Digest).
 	digest reconcile.Digest
+	// keys, when set, receives each row's key (its primary key's fields
+	// as encoded) and digest, for the versions' diff; key are the primary
+	// key's column positions.
+	keys    *rowdigest.Set
+	key     []int
+	scratch []byte
+	starts  []int
 }
 
 // encodeRows is how many rows one fill encodes: a few megabytes of COPY
 // data, whatever the batch size.
 const encodeRows = 4096
 
-func newCopyStream(c *schemas.Contract, next func() (arrow.RecordBatch, error)) *copyStream {
+func newCopyStream(c *schemas.Contract, next func() (arrow.RecordBatch, error), keys *rowdigest.Set) *copyStream {
 	fields := c.Fields()
 	enc := make([]encoder, len(fields))
 	for i, col := range fields {
 		enc[i] = encoderFor(col)
 	}
-	return &copyStream{next: next, encoders: enc}
+	s := &copyStream{next: next, encoders: enc, keys: keys, starts: make([]int, len(fields)+1)}
+	for _, k := range c.PrimaryKey {
+		s.key = append(s.key, slices.IndexFunc(fields, func(col schemas.Column) bool { return col.Name == k }))
+	}
+	return s
 }
 
 func (s *copyStream) Read(p []byte) (int, error) {
@@ -186,6 +199,7 @@ func (s *copyStream) fill() error {
 		s.buf = binary.BigEndian.AppendUint16(s.buf, uint16(len(cols)+1))
 		start := len(s.buf)
 		for j, col := range cols {
+			s.starts[j] = len(s.buf)
 			if col.IsNull(i) {
 				s.buf = binary.BigEndian.AppendUint32(s.buf, 0xffffffff)
 				continue
@@ -194,7 +208,17 @@ func (s *copyStream) fill() error {
 				return fmt.Errorf("row %d, column %d: %w", s.rows+1, j+1, err)
 			}
 		}
+		s.starts[len(cols)] = len(s.buf)
 		h := s.digest.Add(s.buf[start:])
+		if s.keys != nil {
+			s.scratch = s.scratch[:0]
+			for _, k := range s.key {
+				s.scratch = append(s.scratch, s.buf[s.starts[k]:s.starts[k+1]]...)
+			}
+			if err := s.keys.Add(s.scratch, h, true); err != nil {
+				return fmt.Errorf("row %d: keep its digest: %w", s.rows+1, err)
+			}
+		}
 		s.buf = binary.BigEndian.AppendUint32(s.buf, 8)
 		s.buf = binary.BigEndian.AppendUint64(s.buf, h)
 		s.rows++

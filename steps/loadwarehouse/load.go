@@ -50,6 +50,10 @@ type Load struct {
 	Views []nssql.View
 	// Staging names the staging table (default: the entity's name).
 	Staging string
+	// Digests, when set, is the directory where a stage keeps each row's
+	// key and digest (rowdigest), for the versions' diff to read instead of
+	// the staging table.
+	Digests string
 }
 
 func (l *Load) staging() string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
+	"github.com/dfe-nightshift/nightshift/steps/rowdigest"
 	"github.com/dfe-nightshift/nightshift/steps/spool"
 )
 
@@ -36,6 +38,8 @@ type Stage struct {
 	done   chan struct{}
 	copied int64
 	err    error
+	// keys collects the rows' keys and digests (Load.Digests).
+	keys *rowdigest.Set
 }
 
 // RowDigestColumn is the staging tables' one column beyond the contract's:
@@ -83,6 +87,14 @@ func (l *Load) Begin(ctx context.Context) (*Stage, error) {
 		return nil, fmt.Errorf("stage %s: create staging: %w", c.Entity, err)
 	}
 	s := &Stage{load: l, conn: conn, batches: make(chan arrow.RecordBatch, stageQueue), abort: make(chan struct{}), done: make(chan struct{})}
+	if l.Digests != "" {
+		// A digest set of an earlier attempt is of other rows.
+		if err := os.RemoveAll(l.Digests); err != nil {
+			conn.Release()
+			return nil, fmt.Errorf("stage %s: %w", c.Entity, err)
+		}
+		s.keys = rowdigest.New(l.Digests)
+	}
 	s.stream = newCopyStream(c, func() (arrow.RecordBatch, error) {
 		select {
 		case rec, ok := <-s.batches:
@@ -95,7 +107,7 @@ func (l *Load) Begin(ctx context.Context) (*Stage, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-	})
+	}, s.keys)
 	copySQL := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", staging, stagingColumns(c))
 	go func() {
 		defer close(s.done)
@@ -142,6 +154,13 @@ func (s *Stage) Close(ctx context.Context) (reconcile.Checksum, error) {
 		s.load.DropStaging(ctx)
 		return reconcile.Checksum{}, fmt.Errorf("stage %s: copy into staging: %d rows copied, %d sent", c.Entity, s.copied, got.Rows)
 	}
+	if s.keys != nil {
+		// Without them the diff reads the staging table instead: slower,
+		// never wrong, so a failure here is not the stage's.
+		if err := s.keys.Save(); err != nil {
+			_ = os.RemoveAll(s.load.Digests)
+		}
+	}
 	return got, nil
 }
 
@@ -155,6 +174,10 @@ func (s *Stage) Abort(ctx context.Context) {
 	<-s.done
 	s.finish()
 	s.load.DropStaging(ctx)
+	if s.keys != nil {
+		s.keys.Close()
+		_ = os.RemoveAll(s.load.Digests)
+	}
 }
 
 // finish releases what the COPY left — batches still queued, one half

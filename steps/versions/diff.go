@@ -4,19 +4,19 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/loadwarehouse"
+	"github.com/dfe-nightshift/nightshift/steps/rowdigest"
 )
 
 // The kinds of change a diff finds, as stored in the changes table.
@@ -42,6 +42,40 @@ type Diff struct {
 	Unknown   int64 `json:"unknown,omitempty"`
 	// Seconds is the diff's wall time.
 	Seconds float64 `json:"seconds"`
+	// Where each side's digests were read from: the load's own, the
+	// previous run's, or the warehouse (a scan).
+	StagedFrom  string `json:"staged_from,omitempty"`
+	CurrentFrom string `json:"current_from,omitempty"`
+	// Digests is where this run's staged digests are kept, with their
+	// count and sum; the publish records them for the next run's diff.
+	Digests    string `json:"digests,omitempty"`
+	DigestRows int64  `json:"-"`
+	DigestSum  int64  `json:"-"`
+}
+
+// previousDigests opens the digests the last publish recorded as those of
+// the current versions, when they are still there and whole; nil
+// otherwise (they went with the spool, a backfill changed the versions, or
+// it withheld rows). A backfill's window is compared from the warehouse.
+func previousDigests(ctx context.Context, conn *pgxpool.Conn, c *schemas.Contract, w *Window) *rowdigest.Set {
+	if w != nil {
+		return nil
+	}
+	var dir *string
+	var rows, sum *int64
+	err := conn.QueryRow(ctx, "SELECT digests, digests_rows, digests_sum FROM nightshift.versions_applied WHERE entity = $1", c.Entity).Scan(&dir, &rows, &sum)
+	if err != nil || dir == nil || rows == nil || sum == nil {
+		return nil
+	}
+	set, ok := rowdigest.Open(*dir)
+	if !ok {
+		return nil
+	}
+	if set.Rows != *rows || int64(set.Sum) != *sum { //nolint:gosec // compared as stored
+		set.Close()
+		return nil
+	}
+	return set
 }
 
 // Window restricts a diff to the rows a backfill replaced: a WHERE clause
@@ -52,15 +86,25 @@ type Window struct {
 	Args  []any
 }
 
+// Saved are the keys and digests a load kept of the rows it staged
+// (loadwarehouse.Load.Digests), which Compute reads instead of the staging
+// table when they are whole: Rows must be the rows staged.
+type Saved struct {
+	Dir  string
+	Rows int64
+}
+
 // Compute compares the entity's staging table (nightshift_staging.<table>,
 // its rows carrying their digests) with the entity's current versions by
 // primary key and digest, and writes the keys that differ into the changes
-// table (Changes) for Apply. It reads two narrow columns from each side and
-// spills them into hash buckets on disk (dir), so that memory stays at one
-// bucket whatever the table's size, and the warehouse does no join: the
-// cost of what the publish transaction then does follows the rows that
-// changed.
-func Compute(ctx context.Context, pool *pgxpool.Pool, schema string, c *schemas.Contract, table string, w *Window, dir string) (d Diff, err error) {
+// table (Changes) for Apply. Each side is a set of (key, digest) in hash
+// buckets (rowdigest), so that memory stays at one bucket whatever the
+// table's size, and the warehouse does no join: the cost of what the
+// publish transaction then does follows the rows that changed. The staged
+// side is what the load kept as the rows streamed by (staged), the current
+// side what the last publish recorded of its own (versions_applied); each
+// is read from the warehouse instead when it is not there or not whole.
+func Compute(ctx context.Context, pool *pgxpool.Pool, schema string, c *schemas.Contract, table string, w *Window, dir string, staged Saved) (d Diff, err error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
@@ -70,21 +114,34 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, schema string, c *schemas.
 	if _, err := conn.Exec(ctx, "DROP TABLE IF EXISTS "+changes); err != nil {
 		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
+	var hasStaging bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", quote(loadwarehouse.StagingSchema, table)).Scan(&hasStaging); err != nil {
+		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
+	}
+	if !hasStaging {
+		// Published already (the ledger says so; the publish will not
+		// run again) or never staged: nothing to compare.
+		return d, nil
+	}
+	start := time.Now()
+	defer func() { d.Seconds = time.Since(start).Seconds() }()
+	var rows *rowdigest.Set
+	if w == nil && staged.Dir != "" {
+		if set, ok := rowdigest.Open(staged.Dir); ok && set.Rows == staged.Rows {
+			rows = set
+			defer set.Close()
+			// The next run may read them as its current side.
+			d.Digests, d.DigestRows, d.DigestSum = staged.Dir, set.Rows, int64(set.Sum) //nolint:gosec // stored as its bits
+		} else if ok {
+			set.Close()
+		}
+	}
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", quote(schema, Table(c.Entity))).Scan(&exists); err != nil {
 		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
 	if !exists {
 		d.First = true
-		return d, nil
-	}
-	var staged bool
-	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", quote(loadwarehouse.StagingSchema, table)).Scan(&staged); err != nil {
-		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
-	}
-	if !staged {
-		// Published already (the ledger says so; the publish will not
-		// run again) or never staged: nothing to compare.
 		return d, nil
 	}
 	tmp, err := os.MkdirTemp(dir, "versions-"+c.Entity+"-")
@@ -98,18 +155,27 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, schema string, c *schemas.
 	if w != nil {
 		where, args = "coalesce(("+w.Where+"), false)", w.Args
 	}
-	start := time.Now()
-	defer func() { d.Seconds = time.Since(start).Seconds() }()
-	rows, err := spill(ctx, conn, tmp, "staged", len(c.PrimaryKey), fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s",
-		keys, quote(loadwarehouse.RowDigestColumn), quote(loadwarehouse.StagingSchema, table), where), args)
-	if err != nil {
-		return d, fmt.Errorf("versions of %s: read staged digests: %w", c.Entity, err)
+	d.StagedFrom = "load"
+	if rows == nil {
+		d.StagedFrom = "warehouse"
+		rows, err = spill(ctx, conn, filepath.Join(tmp, "staged"), len(c.PrimaryKey), fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s",
+			keys, quote(loadwarehouse.RowDigestColumn), quote(loadwarehouse.StagingSchema, table), where), args)
+		if err != nil {
+			return d, fmt.Errorf("versions of %s: read staged digests: %w", c.Entity, err)
+		}
+		defer rows.Close()
 	}
-	current, err := spill(ctx, conn, tmp, "current", len(c.PrimaryKey), fmt.Sprintf("SELECT %s, row_digest FROM %s WHERE valid_to IS NULL AND NOT is_deleted AND %s",
-		keys, quote(schema, Table(c.Entity)), where), args)
-	if err != nil {
-		return d, fmt.Errorf("versions of %s: read current digests: %w", c.Entity, err)
+	d.CurrentFrom = "previous run"
+	current := previousDigests(ctx, conn, c, w)
+	if current == nil {
+		d.CurrentFrom = "warehouse"
+		current, err = spill(ctx, conn, filepath.Join(tmp, "current"), len(c.PrimaryKey), fmt.Sprintf("SELECT %s, row_digest FROM %s WHERE valid_to IS NULL AND NOT is_deleted AND %s",
+			keys, quote(schema, Table(c.Entity)), where), args)
+		if err != nil {
+			return d, fmt.Errorf("versions of %s: read current digests: %w", c.Entity, err)
+		}
 	}
+	defer current.Close()
 	out, err := os.Create(tmp + "/changes.copy")
 	if err != nil {
 		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
@@ -119,8 +185,8 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, schema string, c *schemas.
 	if _, err := cw.Write(copySignature); err != nil {
 		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
-	for b := range buckets {
-		if err := diffBucket(current[b], rows[b], cw, len(c.PrimaryKey), &d); err != nil {
+	for b := range rowdigest.Buckets {
+		if err := diffBucket(current, rows, b, cw, len(c.PrimaryKey), &d); err != nil {
 			return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
 		}
 	}
@@ -160,37 +226,15 @@ func changesTableSQL(c *schemas.Contract) string {
 	return fmt.Sprintf("CREATE TABLE %s (%s)", quote(loadwarehouse.StagingSchema, Changes(c.Entity)), strings.Join(cols, ", "))
 }
 
-// buckets is how many parts the keys are hashed into: at 25 million rows a
-// bucket's map holds about 200,000 keys, a few tens of megabytes.
-const buckets = 128
-
-// memLimit is how many bytes of records are held in memory before they
-// are written to the bucket files: small tables never touch the disk.
-const memLimit = 32 << 20
-
-// bucketSet is one side's records, by bucket. A record is a key (its
-// fields as in a binary COPY tuple) and a digest: uvarint key length, key,
-// one byte (1: the digest is known), 8 bytes of digest.
-type bucketSet [buckets]*bucket
-
-type bucket struct {
-	buf  []byte
-	file *os.File
-}
-
 // spill runs query (key columns, then the digest) with results in binary
-// and hashes each row into its bucket.
-func spill(ctx context.Context, conn *pgxpool.Conn, dir, side string, nkeys int, query string, args []any) (*bucketSet, error) {
-	set := &bucketSet{}
-	for i := range set {
-		set[i] = &bucket{}
-	}
+// and adds each row to a Set.
+func spill(ctx context.Context, conn *pgxpool.Conn, dir string, nkeys int, query string, args []any) (*rowdigest.Set, error) {
+	set := rowdigest.New(dir)
 	rows, err := conn.Query(ctx, query, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var held int
 	var key []byte
 	for rows.Next() {
 		raw := rows.RawValues()
@@ -203,22 +247,13 @@ func spill(ctx context.Context, conn *pgxpool.Conn, dir, side string, nkeys int,
 			key = binary.BigEndian.AppendUint32(key, uint32(len(f))) //nolint:gosec // a field is at most 1 GB
 			key = append(key, f...)
 		}
-		b := set[xxhash.Sum64(key)%buckets]
-		n := len(b.buf)
-		b.buf = binary.AppendUvarint(b.buf, uint64(len(key)))
-		b.buf = append(b.buf, key...)
-		if d := raw[nkeys]; len(d) == 8 {
-			b.buf = append(b.buf, 1)
-			b.buf = append(b.buf, d...)
-		} else {
-			b.buf = append(b.buf, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+		d := raw[nkeys]
+		var digest uint64
+		if len(d) == 8 {
+			digest = binary.BigEndian.Uint64(d)
 		}
-		held += len(b.buf) - n
-		if held > memLimit {
-			if err := set.flush(dir, side); err != nil {
-				return nil, err
-			}
-			held = 0
+		if err := set.Add(key, digest, len(d) == 8); err != nil {
+			return nil, err
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -227,117 +262,28 @@ func spill(ctx context.Context, conn *pgxpool.Conn, dir, side string, nkeys int,
 	return set, nil
 }
 
-// flush appends every bucket's records to its file.
-func (s *bucketSet) flush(dir, side string) error {
-	for i, b := range s {
-		if len(b.buf) == 0 {
-			continue
-		}
-		if b.file == nil {
-			f, err := os.Create(fmt.Sprintf("%s/%s-%03d", dir, side, i))
-			if err != nil {
-				return err
-			}
-			b.file = f
-		}
-		if _, err := b.file.Write(b.buf); err != nil {
-			return err
-		}
-		b.buf = b.buf[:0]
-	}
-	return nil
-}
-
-// each calls fn with every record of the bucket: those on disk, then
-// those in memory. The bucket's file is closed after.
-func (b *bucket) each(fn func(key []byte, digest uint64, known bool)) error {
-	var r *bufio.Reader
-	if b.file != nil {
-		defer b.file.Close()
-		if _, err := b.file.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		r = bufio.NewReaderSize(b.file, 1<<16)
-	}
-	mem := &byteReader{b: b.buf}
-	var key []byte
-	var tail [9]byte
-	read := func(src interface {
-		io.Reader
-		io.ByteReader
-	}) error {
-		for {
-			n, err := binary.ReadUvarint(src)
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			key = append(key[:0], make([]byte, n)...)
-			if _, err := io.ReadFull(src, key); err != nil {
-				return err
-			}
-			if _, err := io.ReadFull(src, tail[:]); err != nil {
-				return err
-			}
-			fn(key, binary.BigEndian.Uint64(tail[1:]), tail[0] == 1)
-		}
-	}
-	if r != nil {
-		if err := read(r); err != nil {
-			return err
-		}
-	}
-	return read(mem)
-}
-
-// byteReader reads a byte slice; bytes.Reader would do, but this one keeps
-// the bucket's buffer from being copied.
-type byteReader struct {
-	b   []byte
-	pos int
-}
-
-func (r *byteReader) Read(p []byte) (int, error) {
-	if r.pos >= len(r.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b[r.pos:])
-	r.pos += n
-	return n, nil
-}
-
-func (r *byteReader) ReadByte() (byte, error) {
-	if r.pos >= len(r.b) {
-		return 0, io.EOF
-	}
-	r.pos++
-	return r.b[r.pos-1], nil
-}
-
 // diffBucket compares one bucket of the current versions with the same
 // bucket of the staged rows, writing a binary COPY tuple of the changes
 // table for each key that is new, changed, gone or of unknown digest.
-func diffBucket(current, staged *bucket, out *bufio.Writer, nkeys int, d *Diff) error {
+func diffBucket(current, staged *rowdigest.Set, i int, out *bufio.Writer, nkeys int, d *Diff) error {
 	type version struct {
 		digest uint64
 		known  bool
 	}
 	before := map[string]version{}
-	if err := current.each(func(key []byte, digest uint64, known bool) {
+	if err := current.Each(i, func(key []byte, digest uint64, known bool) {
 		before[string(key)] = version{digest, known}
 	}); err != nil {
 		return err
 	}
-	current.buf = nil
+	current.Drop(i)
 	var werr error
 	write := func(key []byte, digest uint64, known bool, change string) {
 		if werr == nil {
 			werr = writeChange(out, nkeys, key, digest, known, change)
 		}
 	}
-	err := staged.each(func(key []byte, digest uint64, known bool) {
+	err := staged.Each(i, func(key []byte, digest uint64, known bool) {
 		v, ok := before[string(key)]
 		switch {
 		case !ok:
@@ -358,7 +304,7 @@ func diffBucket(current, staged *bucket, out *bufio.Writer, nkeys int, d *Diff) 
 	if err != nil {
 		return err
 	}
-	staged.buf = nil
+	staged.Drop(i)
 	for key := range before {
 		d.Deleted++
 		write([]byte(key), 0, false, changeDeleted)

@@ -91,8 +91,17 @@ func Apply(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 	batch := &pgx.Batch{}
 	batch.Queue(fmt.Sprintf("ALTER TABLE %s DROP COLUMN IF EXISTS %s", quote(schema, c.Entity), quote(loadwarehouse.RowDigestColumn)))
 	batch.Queue("DROP TABLE IF EXISTS " + quote(loadwarehouse.StagingSchema, Changes(c.Entity)))
-	batch.Queue(`INSERT INTO nightshift.versions_applied (entity, run_id, observed_at) VALUES ($1, $2, $3)
-		ON CONFLICT (entity) DO UPDATE SET run_id = excluded.run_id, observed_at = excluded.observed_at, applied_at = now()`, c.Entity, runID, at)
+	// The digests of the rows just versioned are those of the current
+	// versions from now on: the next run's diff reads them (when there are
+	// any) instead of scanning the versions.
+	var digests *string
+	if d.Digests != "" {
+		digests = &d.Digests
+	}
+	batch.Queue(`INSERT INTO nightshift.versions_applied (entity, run_id, observed_at, digests, digests_rows, digests_sum) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (entity) DO UPDATE SET run_id = excluded.run_id, observed_at = excluded.observed_at, applied_at = now(),
+			digests = excluded.digests, digests_rows = excluded.digests_rows, digests_sum = excluded.digests_sum`,
+		c.Entity, runID, at, digests, d.DigestRows, d.DigestSum)
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
