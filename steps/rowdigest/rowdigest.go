@@ -182,7 +182,10 @@ func read(src interface {
 		if err != nil {
 			return err
 		}
-		if cap(key) < int(n) {
+		if n > 1<<30 {
+			return fmt.Errorf("a key of %d bytes: the file is damaged", n)
+		}
+		if uint64(cap(key)) < n {
 			key = make([]byte, n)
 		}
 		key = key[:n]

@@ -2,17 +2,20 @@ package versions
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/loadwarehouse"
@@ -185,10 +188,8 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, schema string, c *schemas.
 	if _, err := cw.Write(copySignature); err != nil {
 		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
-	for b := range rowdigest.Buckets {
-		if err := diffBucket(current, rows, b, cw, len(c.PrimaryKey), &d); err != nil {
-			return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
-		}
+	if err := diffBuckets(ctx, current, rows, cw, len(c.PrimaryKey), &d); err != nil {
+		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
 	if _, err := cw.Write([]byte{0xff, 0xff}); err != nil {
 		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
@@ -262,17 +263,60 @@ func spill(ctx context.Context, conn *pgxpool.Conn, dir string, nkeys int, query
 	return set, nil
 }
 
+// diffBuckets diffs the buckets a few at a time, one per core, and writes
+// their changes in bucket order; memory holds as many buckets and their
+// changes as there are cores.
+func diffBuckets(ctx context.Context, current, staged *rowdigest.Set, out io.Writer, nkeys int, d *Diff) error {
+	workers := runtime.GOMAXPROCS(0)
+	for first := 0; first < rowdigest.Buckets; first += workers {
+		n := min(workers, rowdigest.Buckets-first)
+		outs, diffs := make([]bytes.Buffer, n), make([]Diff, n)
+		g, _ := errgroup.WithContext(ctx)
+		for w := range n {
+			g.Go(func() error { return diffBucket(current, staged, first+w, &outs[w], nkeys, &diffs[w]) })
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		for w := range n {
+			if _, err := out.Write(outs[w].Bytes()); err != nil {
+				return err
+			}
+			d.Unchanged += diffs[w].Unchanged
+			d.New += diffs[w].New
+			d.Changed += diffs[w].Changed
+			d.Deleted += diffs[w].Deleted
+			d.Unknown += diffs[w].Unknown
+		}
+	}
+	return nil
+}
+
+// version is what the diff knows of a key's current version.
+type version struct {
+	digest uint64
+	known  bool
+}
+
 // diffBucket compares one bucket of the current versions with the same
 // bucket of the staged rows, writing a binary COPY tuple of the changes
-// table for each key that is new, changed, gone or of unknown digest.
-func diffBucket(current, staged *rowdigest.Set, i int, out *bufio.Writer, nkeys int, d *Diff) error {
-	type version struct {
-		digest uint64
-		known  bool
+// table for each key that is new, changed, gone or of unknown digest. A key
+// of one 8-byte field (a bigint id: most entities) is held as an integer,
+// twice as fast as a string.
+func diffBucket(current, staged *rowdigest.Set, i int, out io.Writer, nkeys int, d *Diff) error {
+	ints, strs := map[uint64]version{}, map[string]version{}
+	asInt := func(key []byte) (uint64, bool) {
+		if nkeys == 1 && len(key) == 12 && binary.BigEndian.Uint32(key) == 8 {
+			return binary.BigEndian.Uint64(key[4:]), true
+		}
+		return 0, false
 	}
-	before := map[string]version{}
 	if err := current.Each(i, func(key []byte, digest uint64, known bool) {
-		before[string(key)] = version{digest, known}
+		if k, ok := asInt(key); ok {
+			ints[k] = version{digest, known}
+			return
+		}
+		strs[string(key)] = version{digest, known}
 	}); err != nil {
 		return err
 	}
@@ -284,12 +328,19 @@ func diffBucket(current, staged *rowdigest.Set, i int, out *bufio.Writer, nkeys 
 		}
 	}
 	err := staged.Each(i, func(key []byte, digest uint64, known bool) {
-		v, ok := before[string(key)]
+		var v version
+		var ok bool
+		if k, isInt := asInt(key); isInt {
+			if v, ok = ints[k]; ok {
+				delete(ints, k)
+			}
+		} else if v, ok = strs[string(key)]; ok {
+			delete(strs, string(key))
+		}
 		switch {
 		case !ok:
 			d.New++
 			write(key, digest, known, changeNew)
-			return
 		case !v.known || !known:
 			d.Unknown++
 			write(key, digest, known, changeUnknown)
@@ -299,22 +350,28 @@ func diffBucket(current, staged *rowdigest.Set, i int, out *bufio.Writer, nkeys 
 		default:
 			d.Unchanged++
 		}
-		delete(before, string(key))
 	})
 	if err != nil {
 		return err
 	}
 	staged.Drop(i)
-	for key := range before {
+	var key [12]byte
+	for k := range ints {
 		d.Deleted++
-		write([]byte(key), 0, false, changeDeleted)
+		binary.BigEndian.PutUint32(key[:4], 8)
+		binary.BigEndian.PutUint64(key[4:], k)
+		write(key[:], 0, false, changeDeleted)
+	}
+	for k := range strs {
+		d.Deleted++
+		write([]byte(k), 0, false, changeDeleted)
 	}
 	return werr
 }
 
 // writeChange writes one tuple of the changes table: the key's fields as
 // they came, the digest, the kind of change.
-func writeChange(out *bufio.Writer, nkeys int, key []byte, digest uint64, known bool, change string) error {
+func writeChange(out io.Writer, nkeys int, key []byte, digest uint64, known bool, change string) error {
 	t := make([]byte, 0, 2+len(key)+12+4+len(change))
 	t = binary.BigEndian.AppendUint16(t, uint16(nkeys+2)) //nolint:gosec // a key has a few columns
 	t = append(t, key...)

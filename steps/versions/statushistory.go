@@ -82,6 +82,12 @@ func StatusHistory(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Con
 			FROM nightshift_status_changes c
 			WHERE c.change <> 'deleted' AND (NOT c.had_current OR c.status IS DISTINCT FROM c.old_status) AND $1::timestamptz IS NOT NULL`}
 	}
+	if !d.First && d.few() {
+		if err := byIndex(ctx, tx, true); err != nil {
+			return 0, fmt.Errorf("status history %s: %w", c.Entity, err)
+		}
+		defer func() { _ = byIndex(ctx, tx, false) }()
+	}
 	var opened int64
 	for i, s := range stmts {
 		tag, err := tx.Exec(ctx, s, at, c.Entity, runID)
@@ -120,8 +126,16 @@ func historyRecorded(ctx context.Context, tx pgx.Tx, schema string, c *schemas.C
 	bounds := `SELECT entity_type, entity_id, '-infinity'::timestamptz AS lo, min(valid_from) AS hi FROM ` + history + `
 		WHERE origin = $1 GROUP BY 1, 2`
 	if !first {
-		bounds = `SELECT entity_type, entity_id, valid_from AS lo, valid_to AS hi FROM ` + history + `
-		WHERE origin = $1 AND closed_by_run_id = $2 AND run_id <> $2`
+		// The versions this run closed, found from the keys that changed
+		// (by the history's key) rather than by a scan of the history; and
+		// when none changed, nothing to read at all.
+		var changed bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM nightshift_status_changes)").Scan(&changed); err != nil || !changed {
+			return 0, err
+		}
+		bounds = `SELECT h.entity_type, h.entity_id, h.valid_from AS lo, h.valid_to AS hi
+		FROM nightshift_status_changes c JOIN ` + history + ` h ON h.entity_type = c.entity_type AND h.entity_id = c.entity_id
+		WHERE h.origin = $1 AND h.closed_by_run_id = $2 AND h.run_id <> $2`
 	}
 	recorded := strings.ReplaceAll(c.HistoryBefore, "{{schema}}", quote(schema))
 	tag, err := tx.Exec(ctx, `

@@ -79,9 +79,20 @@ func Apply(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 	if err != nil {
 		return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
+	few := !created && !d.First && d.few()
+	if few {
+		if err := byIndex(ctx, tx, true); err != nil {
+			return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
+		}
+	}
 	a, err = write(ctx, tx, schema, c, runID, at, created || d.First)
 	if err != nil {
 		return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
+	}
+	if few {
+		if err := byIndex(ctx, tx, false); err != nil {
+			return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
+		}
 	}
 	if created {
 		if err := createIndexes(ctx, tx, schema, c); err != nil {
@@ -107,6 +118,28 @@ func Apply(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 	}
 	a.Seconds = time.Since(start).Seconds()
 	return a, nil
+}
+
+// few reports whether the changes are few next to the rows: then every
+// statement that writes them should go key by key through the indexes.
+func (d Diff) few() bool {
+	changes := d.New + d.Changed + d.Deleted + d.Unknown
+	return changes*10 < d.Unchanged+changes
+}
+
+// byIndex makes the planner go key by key through the indexes (on) or
+// lets it choose again (off). With a few thousand changed keys against
+// tables of millions, it otherwise picks hash joins that scan both tables
+// whole: at 1 % of 10 million declarations changed, 35 s instead of a
+// few. The statements that follow the changes are written so that an
+// index serves each of their joins.
+func byIndex(ctx context.Context, tx pgx.Tx, on bool) error {
+	v := "off"
+	if !on {
+		v = "on"
+	}
+	_, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL enable_hashjoin = %s; SET LOCAL enable_mergejoin = %s; SET LOCAL enable_seqscan = %s", v, v, v))
+	return err
 }
 
 // guard refuses a run older than the one the versions last came from (a
