@@ -52,7 +52,7 @@ test: ## Run every test against a real PostgreSQL (with the race detector)
 	  else url=$$(internal/devdb/pgcluster.sh start $(TEST_PG_DIR)); fi; \
 	fi; \
 	echo "tests use PostgreSQL at $$url"; \
-	NIGHTSHIFT_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 8m ./...
+	NIGHTSHIFT_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 20m ./...
 
 bench: build ## Measure runs and a backfill against PostgreSQL's own binary COPY pipe (BENCH_SCALE=1000)
 	@url=$$(internal/devdb/pgcluster.sh start $(BENCH_DIR)/pg) && \

@@ -37,7 +37,7 @@ func TestRunsTellEveryKindOfRunInOneHundredColumns(t *testing.T) {
 	require.NoError(t, err)
 
 	release := pgtest.HoldLock(t, src, "providers", "ACCESS EXCLUSIVE")
-	r = cli(t, []string{"NIGHTSHIFT_RUN_ATTEMPT_TIMEOUT=300ms", "NIGHTSHIFT_RUN_MAX_ATTEMPTS=1"}, "--config", p.config, "run", "--entity", "providers", "--entity", "schools")
+	r = cli(t, []string{"NIGHTSHIFT_RUN_ATTEMPT_TIMEOUT=2s", "NIGHTSHIFT_RUN_MAX_ATTEMPTS=1"}, "--config", p.config, "run", "--entity", "providers", "--entity", "schools")
 	require.Equal(t, exitFailed, r.code, r.stderr) // 4 failed
 	release()
 
@@ -92,7 +92,7 @@ func TestRunsTellEveryKindOfRunInOneHundredColumns(t *testing.T) {
 	require.Contains(t, r.stdout, "published no: the warehouse was not changed")
 	require.Regexp(t, `providers\s+extract\s+failed\s+1\s+-`, r.stdout)
 	require.Regexp(t, `schools\s+stage\s+staged`, strings.ReplaceAll(r.stdout, "succeeded", "staged"))
-	require.Equal(t, 1, strings.Count(r.stdout, "attempt 1 timed out after 300ms"), "the error once: %s", r.stdout)
+	require.Equal(t, 1, strings.Count(r.stdout, "attempt 1 timed out after 2s"), "the error once: %s", r.stdout)
 	require.Contains(t, r.stdout, "next: Read the error above; fix its cause, then `nightshift retry 4`")
 
 	r = cli(t, nil, "--config", p.config, "runs", "show", "2", "--json")

@@ -29,7 +29,7 @@ view: status_history {
     type: time
     timeframes: [raw, time, date, week, month, quarter, year]
     sql: ${TABLE}.valid_from ;;
-    description: "When a run first observed this status (its source snapshot, UTC)."
+    description: "When this status began: the time the source recorded the change where it did (valid_from_source), otherwise when a run first observed it (its source snapshot, UTC)."
   }
 
   dimension_group: valid_to {
@@ -63,6 +63,12 @@ view: status_history {
     type: number
     sql: ${TABLE}.closed_by_run_id ;;
     description: "The run that closed this version."
+  }
+
+  dimension: valid_from_source {
+    type: string
+    sql: ${TABLE}.valid_from_source ;;
+    description: "Where valid_from comes from: audits, events or training_periods when the source recorded the change; snapshot when it did not."
   }
 
   dimension: compound_primary_key {
