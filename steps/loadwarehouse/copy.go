@@ -19,7 +19,8 @@ import (
 	"github.com/dfe-nightshift/nightshift/steps/rowdigest"
 )
 
-var copySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+// CopySignature opens every binary COPY stream (header and no extensions).
+var CopySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 
 // encoder appends the binary COPY form of row i of a column (never NULL),
 // including its length word.
@@ -172,7 +173,7 @@ func (s *copyStream) Read(p []byte) (int, error) {
 func (s *copyStream) fill() error {
 	s.buf, s.pos = s.buf[:0], 0
 	if !s.started {
-		s.buf = append(s.buf, copySignature...)
+		s.buf = append(s.buf, CopySignature...)
 		s.started = true
 	}
 	if s.rec == nil {

@@ -185,7 +185,7 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, schema string, c *schemas.
 	}
 	defer out.Close()
 	cw := bufio.NewWriterSize(out, 1<<16)
-	if _, err := cw.Write(copySignature); err != nil {
+	if _, err := cw.Write(loadwarehouse.CopySignature); err != nil {
 		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
 	if err := diffBuckets(ctx, current, rows, cw, len(c.PrimaryKey), &d); err != nil {
@@ -387,4 +387,3 @@ func writeChange(out io.Writer, nkeys int, key []byte, digest uint64, known bool
 	return err
 }
 
-var copySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
