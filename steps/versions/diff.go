@@ -386,4 +386,3 @@ func writeChange(out io.Writer, nkeys int, key []byte, digest uint64, known bool
 	_, err := out.Write(t)
 	return err
 }
-
