@@ -1,19 +1,18 @@
 // Package rowdigest keeps the (key, digest) pairs of an entity's rows in
-// hash buckets: in memory while they are few, in files once they are many.
-// The warehouse load writes a run's pairs as its rows stream into staging;
-// the versions' diff reads them back bucket by bucket, so that memory
-// stays at one bucket whatever the table's size. A key is its fields as in
-// a binary COPY tuple (a big-endian int32 length, -1 for NULL, then the
-// bytes), which is what the load encodes and what PostgreSQL returns in
+// hash buckets: in memory while they are few, in one file once they are
+// many. The warehouse load writes a run's pairs as its rows stream into
+// staging; the versions' diff reads them back bucket by bucket, so that
+// memory stays at one bucket whatever the table's size. A key is its fields
+// as in a binary COPY tuple (a big-endian int32 length, -1 for NULL, then
+// the bytes), which is what the load encodes and what PostgreSQL returns in
 // binary, so keys from either side compare byte for byte.
 package rowdigest
 
 import (
-	"bufio"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -25,15 +24,24 @@ import (
 const Buckets = 128
 
 // memLimit is how many bytes of records a Set holds in memory before it
-// writes them to its bucket files: small tables never touch the disk.
+// writes them to its file: small tables never touch the disk until Save.
 const memLimit = 32 << 20
 
 // Set is one side's records, by bucket. A record is a uvarint key length,
 // the key, one byte (1: the digest is known) and 8 bytes of digest.
+//
+// Every bucket's records go to one data file, as extents appended by each
+// flush, and Save writes where each bucket's extents are in a manifest: an
+// entity costs two files whatever its size (a file per bucket made a run
+// of small entities open thousands of files), and a bucket is read back in
+// a few large reads.
 type Set struct {
 	dir     string
+	file    *os.File
+	size    int64
 	buckets [Buckets]bucket
 	held    int
+	limit   int
 	// Rows and Sum count what was added: a Set read back from disk is
 	// trusted only when they match what was recorded of it.
 	Rows int64
@@ -41,15 +49,35 @@ type Set struct {
 }
 
 type bucket struct {
-	buf  []byte
-	file *os.File
-	// onDisk is how many bytes the file holds.
-	onDisk int64
+	buf     []byte
+	extents []extent
+	// count is how many records the bucket holds, in memory and on disk:
+	// the diff sizes its maps by it.
+	count int64
 }
+
+// extent is a run of one bucket's records in the data file.
+type extent struct {
+	Off int64 `json:"o"`
+	Len int64 `json:"n"`
+}
+
+// manifest is what Save records of a Set.
+type manifest struct {
+	Rows    int64      `json:"rows"`
+	Sum     uint64     `json:"sum"`
+	Counts  []int64    `json:"counts"`
+	Extents [][]extent `json:"extents"`
+}
+
+const (
+	dataFile     = "records"
+	manifestFile = "manifest.json"
+)
 
 // New makes an empty Set whose files, if it needs any, go in dir (created
 // on the first write).
-func New(dir string) *Set { return &Set{dir: dir} }
+func New(dir string) *Set { return &Set{dir: dir, limit: memLimit} }
 
 // Add adds one row's key and digest.
 func (s *Set) Add(key []byte, digest uint64, known bool) error {
@@ -64,160 +92,167 @@ func (s *Set) Add(key []byte, digest uint64, known bool) error {
 	} else {
 		b.buf = append(b.buf, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 	}
+	b.count++
 	s.Rows++
 	s.held += len(b.buf) - n
-	if s.held > memLimit {
+	if s.held > s.limit {
 		return s.Flush()
 	}
 	return nil
 }
 
-// Flush writes every bucket's records to its file.
+// Count is how many records bucket i holds.
+func (s *Set) Count(i int) int64 { return s.buckets[i].count }
+
+// Flush appends every bucket's records in memory to the data file, each
+// bucket's as one extent.
 func (s *Set) Flush() error {
+	if s.held == 0 {
+		return nil
+	}
+	if s.file == nil {
+		if err := s.create(); err != nil {
+			return err
+		}
+	}
 	for i := range s.buckets {
 		b := &s.buckets[i]
 		if len(b.buf) == 0 {
 			continue
 		}
-		if b.file == nil {
-			if err := os.MkdirAll(s.dir, 0o750); err != nil {
-				return err
-			}
-			f, err := os.OpenFile(bucketPath(s.dir, i), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o600)
-			if err != nil {
-				return err
-			}
-			b.file = f
-		}
-		if _, err := b.file.Write(b.buf); err != nil {
+		if _, err := s.file.Write(b.buf); err != nil {
 			return err
 		}
-		b.onDisk += int64(len(b.buf))
+		b.extents = append(b.extents, extent{Off: s.size, Len: int64(len(b.buf))})
+		s.size += int64(len(b.buf))
 		b.buf = b.buf[:0]
 	}
 	s.held = 0
 	return nil
 }
 
+// create makes the data file, empty.
+func (s *Set) create() error {
+	if err := os.MkdirAll(s.dir, 0o750); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(s.dir, dataFile), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	s.file, s.size = f, 0
+	return nil
+}
+
 // Save writes what is still in memory and a manifest, so that Open can
 // read the whole Set back later (another run, another process), and
-// closes the files.
+// closes the file. The manifest is written last: a Set whose Save did not
+// finish cannot be opened.
 func (s *Set) Save() error {
 	if err := s.Flush(); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(s.dir, 0o750); err != nil {
-		return err
+	if s.file == nil {
+		// An empty Set still has a data file, so that Open finds one.
+		if err := s.create(); err != nil {
+			return err
+		}
 	}
 	s.Close()
-	return os.WriteFile(filepath.Join(s.dir, "manifest"), fmt.Appendf(nil, "%d %d\n", s.Rows, s.Sum), 0o600)
+	m := manifest{Rows: s.Rows, Sum: s.Sum, Counts: make([]int64, Buckets), Extents: make([][]extent, Buckets)}
+	for i := range s.buckets {
+		m.Counts[i], m.Extents[i] = s.buckets[i].count, s.buckets[i].extents
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(s.dir, manifestFile), data, 0o600)
 }
 
 // Open reads back a saved Set; ok is false when there is none, or it is
-// incomplete.
+// incomplete or of another layout.
 func Open(dir string) (s *Set, ok bool) {
-	data, err := os.ReadFile(filepath.Join(dir, "manifest"))
+	data, err := os.ReadFile(filepath.Join(dir, manifestFile))
 	if err != nil {
 		return nil, false
 	}
-	s = &Set{dir: dir}
-	if _, err := fmt.Sscanf(string(data), "%d %d", &s.Rows, &s.Sum); err != nil {
+	var m manifest
+	if err := json.Unmarshal(data, &m); err != nil || len(m.Counts) != Buckets || len(m.Extents) != Buckets {
 		return nil, false
 	}
+	f, err := os.Open(filepath.Join(dir, dataFile))
+	if err != nil {
+		return nil, false
+	}
+	info, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, false
+	}
+	s = &Set{dir: dir, file: f, size: info.Size(), limit: memLimit, Rows: m.Rows, Sum: m.Sum}
 	for i := range s.buckets {
-		f, err := os.Open(bucketPath(dir, i))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
+		for _, e := range m.Extents[i] {
+			if e.Off < 0 || e.Len < 0 || e.Off+e.Len > s.size {
+				s.Close()
+				return nil, false
+			}
 		}
-		if err != nil {
-			s.Close()
-			return nil, false
-		}
-		s.buckets[i].file = f
+		s.buckets[i].count, s.buckets[i].extents = m.Counts[i], m.Extents[i]
 	}
 	return s, true
 }
 
-// Close closes the bucket files.
+// Close closes the data file.
 func (s *Set) Close() {
-	for i := range s.buckets {
-		if f := s.buckets[i].file; f != nil {
-			_ = f.Close()
-			s.buckets[i].file = nil
-		}
+	if s.file != nil {
+		_ = s.file.Close()
+		s.file = nil
 	}
 }
 
-func bucketPath(dir string, i int) string { return filepath.Join(dir, fmt.Sprintf("bucket-%03d", i)) }
-
 // Each calls fn with every record of bucket i: those on disk, then those
-// in memory. key is valid only during the call.
+// in memory. key is valid only during the call. Buckets may be read
+// concurrently.
 func (s *Set) Each(i int, fn func(key []byte, digest uint64, known bool)) error {
 	b := &s.buckets[i]
-	if b.file != nil {
-		if _, err := b.file.Seek(0, io.SeekStart); err != nil {
-			return err
+	var buf []byte
+	for _, e := range b.extents {
+		if int64(cap(buf)) < e.Len {
+			buf = make([]byte, e.Len)
 		}
-		if err := read(bufio.NewReaderSize(b.file, 1<<16), fn); err != nil {
-			return err
+		buf = buf[:e.Len]
+		if s.file == nil {
+			return errors.New("the records file is closed")
+		}
+		if _, err := s.file.ReadAt(buf, e.Off); err != nil {
+			return fmt.Errorf("read bucket %d: %w", i, err)
+		}
+		if err := parse(buf, fn); err != nil {
+			return fmt.Errorf("read bucket %d: %w", i, err)
 		}
 	}
-	return read(&byteReader{b: b.buf}, fn)
+	return parse(b.buf, fn)
 }
 
 // Drop frees bucket i's memory once it has been read.
 func (s *Set) Drop(i int) { s.buckets[i].buf = nil }
 
-func read(src interface {
-	io.Reader
-	io.ByteReader
-}, fn func(key []byte, digest uint64, known bool)) error {
-	var key []byte
-	var tail [9]byte
-	for {
-		n, err := binary.ReadUvarint(src)
-		if errors.Is(err, io.EOF) {
-			return nil
+// parse calls fn with each record in buf.
+func parse(buf []byte, fn func(key []byte, digest uint64, known bool)) error {
+	for len(buf) > 0 {
+		n, w := binary.Uvarint(buf)
+		if w <= 0 {
+			return errors.New("a damaged record")
 		}
-		if err != nil {
-			return err
+		buf = buf[w:]
+		// Compared as uint64: a damaged length may not fit an int.
+		if n+9 < n || n+9 > uint64(len(buf)) {
+			return errors.New("a damaged record")
 		}
-		if n > 1<<30 {
-			return fmt.Errorf("a key of %d bytes: the file is damaged", n)
-		}
-		if uint64(cap(key)) < n {
-			key = make([]byte, n)
-		}
-		key = key[:n]
-		if _, err := io.ReadFull(src, key); err != nil {
-			return err
-		}
-		if _, err := io.ReadFull(src, tail[:]); err != nil {
-			return err
-		}
-		fn(key, binary.BigEndian.Uint64(tail[1:]), tail[0] == 1)
+		end := int(n) //nolint:gosec // at most len(buf), checked above
+		fn(buf[:end], binary.BigEndian.Uint64(buf[end+1:end+9]), buf[end] == 1)
+		buf = buf[end+9:]
 	}
-}
-
-// byteReader reads a byte slice without copying it.
-type byteReader struct {
-	b   []byte
-	pos int
-}
-
-func (r *byteReader) Read(p []byte) (int, error) {
-	if r.pos >= len(r.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b[r.pos:])
-	r.pos += n
-	return n, nil
-}
-
-func (r *byteReader) ReadByte() (byte, error) {
-	if r.pos >= len(r.b) {
-		return 0, io.EOF
-	}
-	r.pos++
-	return r.b[r.pos-1], nil
+	return nil
 }
