@@ -158,6 +158,9 @@ type check struct {
 	valid validator
 }
 
+// firstReserve is how many rows the first batch's buffers are made for.
+const firstReserve = 1024
+
 func newRowBuilder(c *schemas.Contract, decoders []decoder, batchSize int, mem memory.Allocator) *rowBuilder {
 	fields := c.Fields()
 	b := &rowBuilder{fields: fields, decoders: decoders, size: batchSize, rb: array.NewRecordBuilder(mem, c.ArrowSchema())}
@@ -174,7 +177,10 @@ func newRowBuilder(c *schemas.Contract, decoders []decoder, batchSize int, mem m
 	}
 	b.key = slices.IndexFunc(fields, func(f schemas.Column) bool { return f.Name == c.PrimaryKey[0] })
 	b.builders = b.rb.Fields()
-	b.rb.Reserve(batchSize)
+	// Most entities are small: a full batch's buffers for a table of a few
+	// dozen rows cost more than reading it. The first batch grows as rows
+	// come; once one batch has filled, the next ones are reserved whole.
+	b.rb.Reserve(min(batchSize, firstReserve))
 	return b
 }
 
@@ -255,6 +261,7 @@ func (b *rowBuilder) full() bool { return b.pending >= b.size }
 // batch's string buffers are sized from this one's, so that they do not
 // grow by doubling and copying row after row.
 func (b *rowBuilder) flush() arrow.RecordBatch {
+	filled := b.full()
 	var sizes []int
 	for _, bld := range b.builders {
 		if sb, ok := bld.(*array.StringBuilder); ok {
@@ -263,6 +270,10 @@ func (b *rowBuilder) flush() arrow.RecordBatch {
 	}
 	rec := b.rb.NewRecordBatch()
 	b.pending = 0
+	if !filled {
+		// The last batch: no other follows.
+		return rec
+	}
 	b.rb.Reserve(b.size)
 	i := 0
 	for _, bld := range b.builders {
