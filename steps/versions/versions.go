@@ -59,8 +59,11 @@ type Applied struct {
 	Deleted int64 `json:"deleted"`
 	// Refreshed are versions whose digest was unknown and whose values
 	// had not changed: only their digest was written.
-	Refreshed int64   `json:"refreshed,omitempty"`
-	Seconds   float64 `json:"seconds"`
+	Refreshed int64 `json:"refreshed,omitempty"`
+	// ByIndex: the changes were few next to the rows, and were written
+	// key by key through the indexes (see byIndex).
+	ByIndex bool    `json:"by_index,omitempty"`
+	Seconds float64 `json:"seconds"`
 }
 
 // Apply brings the entity's versions up to date with its table just
@@ -89,6 +92,7 @@ func Apply(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 	if err != nil {
 		return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
+	a.ByIndex = few
 	if few {
 		if err := byIndex(ctx, tx, false); err != nil {
 			return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
