@@ -26,7 +26,7 @@ func newFullProject(t *testing.T, scale float64) fullProject {
 	t.Helper()
 	ctx := context.Background()
 	p := fullProject{planted: map[string]int64{}}
-	p.wh = pgtest.NewWarehouse(t)
+	p.wh = newWarehouse(t)
 	urls := map[string]string{}
 	for _, source := range seed.Sources {
 		url := pgtest.NewDatabase(t)
@@ -298,7 +298,7 @@ func TestStatusHistoryFollowsTheSource(t *testing.T) {
 func newHostileSources(t *testing.T, more string) (wh, register string, planted map[string]int64, config string) {
 	t.Helper()
 	ctx := context.Background()
-	wh, register, rect := pgtest.NewWarehouse(t), pgtest.NewSQLASCIIDatabase(t), pgtest.NewDatabase(t)
+	wh, register, rect := newWarehouse(t), pgtest.NewSQLASCIIDatabase(t), pgtest.NewDatabase(t)
 	planted = map[string]int64{}
 	for source, url := range map[string]string{"register": register, "rect": rect} {
 		conn := pgtest.Connect(t, url)

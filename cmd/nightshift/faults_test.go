@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dfe-nightshift/nightshift/internal/pgtest"
-	"github.com/dfe-nightshift/nightshift/internal/seed"
 	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/reconcile"
 )
@@ -35,7 +35,11 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "nightshift")
-		out, err := exec.CommandContext(context.Background(), "go", "build", "-o", binPath, ".").CombinedOutput()
+		args := []string{"build", "-o", binPath}
+		if raceDetector {
+			args = append(args, "-race")
+		}
+		out, err := exec.CommandContext(context.Background(), "go", append(args, ".")...).CombinedOutput()
 		if err != nil {
 			buildErr = &exec.ExitError{Stderr: out}
 		}
@@ -46,6 +50,10 @@ func binary(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if err := pgtest.DropTemplates(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = max(code, 1)
+	}
 	if binPath != "" {
 		_ = os.RemoveAll(filepath.Dir(binPath))
 	}
@@ -60,12 +68,8 @@ type project struct {
 
 func newProject(t *testing.T, scale float64) project {
 	t.Helper()
-	p := project{src: seedRegister(t, scale), wh: pgtest.NewWarehouse(t)}
-	rect := pgtest.NewDatabase(t)
-	conn := pgtest.Connect(t, rect)
-	require.NoError(t, seed.CreateSchema(context.Background(), conn, "rect"))
-	_, err := seed.Seed(context.Background(), conn, "rect", seed.Options{Scale: 0.05, Seed: 1})
-	require.NoError(t, err)
+	p := project{src: seedRegister(t, scale), wh: newWarehouse(t)}
+	rect := seededSource(t, "rect", 0.05)
 	p.config = writeConfig(t, "environment: test\nwarehouse:\n  url: "+p.wh+"\nsources:\n  register:\n    url: "+p.src+
 		"\n  rect:\n    url: "+rect+"\nspool:\n  dir: "+t.TempDir()+"\nrun:\n  retry_base: 10ms\n  retry_max: 50ms\n")
 	return p

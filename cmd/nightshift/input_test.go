@@ -40,7 +40,7 @@ func listener(t *testing.T) (port int, accepted *atomic.Int64) {
 func TestMalformedConnectionStringsReachNoServer(t *testing.T) {
 	t.Parallel()
 	port, accepted := listener(t)
-	wh := pgtest.NewWarehouse(t)
+	wh := newWarehouse(t)
 	strings := []string{
 		fmt.Sprintf(" postgres://u:hunter2@127.0.0.1:%d/db", port),
 		fmt.Sprintf("postgres:/u:hunter2@127.0.0.1:%d/db", port),
@@ -76,7 +76,7 @@ func TestMalformedConnectionStringsReachNoServer(t *testing.T) {
 // in every command.
 func TestFlagsAreStrict(t *testing.T) {
 	t.Parallel()
-	config := writeConfig(t, "environment: test\nwarehouse:\n  url: "+pgtest.NewWarehouse(t)+"\n")
+	config := writeConfig(t, "environment: test\nwarehouse:\n  url: "+newWarehouse(t)+"\n")
 	cases := []struct {
 		args []string
 		want string

@@ -122,13 +122,29 @@ func TestRunRefusesAnUnmigratedWarehouse(t *testing.T) {
 // seedRegister creates and seeds a register source database.
 func seedRegister(t *testing.T, scale float64) string {
 	t.Helper()
-	url := pgtest.NewDatabase(t)
-	conn := pgtest.Connect(t, url)
-	ctx := context.Background()
-	require.NoError(t, seed.CreateSchema(ctx, conn, "register"))
-	_, err := seed.Seed(ctx, conn, "register", seed.Options{Scale: scale, Seed: 1})
-	require.NoError(t, err)
-	return url
+	return seededSource(t, "register", scale)
+}
+
+// newWarehouse is a new database migrated to the latest warehouse schema:
+// a clone of one migrated once per test process.
+func newWarehouse(t *testing.T) string {
+	t.Helper()
+	return pgtest.NewDatabaseFrom(t, "migrated warehouse", func(_ context.Context, conn *pgx.Conn) error {
+		return pgtest.Migrate(conn.Config().ConnString())
+	})
+}
+
+// seededSource is a new database holding the source's schema seeded at
+// scale (seed 1): a clone of one seeded once per test process.
+func seededSource(t *testing.T, source string, scale float64) string {
+	t.Helper()
+	return pgtest.NewDatabaseFrom(t, fmt.Sprintf("%s seeded at scale %g", source, scale), func(ctx context.Context, conn *pgx.Conn) error {
+		if err := seed.CreateSchema(ctx, conn, source); err != nil {
+			return err
+		}
+		_, err := seed.Seed(ctx, conn, source, seed.Options{Scale: scale, Seed: 1})
+		return err
+	})
 }
 
 // checksum runs a checksum query on its own short-lived connection: tests
@@ -165,7 +181,7 @@ func sourceChecksum(t *testing.T, sourceURL, whURL string, c *schemas.Contract) 
 func TestRunTwiceLeavesIdenticalTablesAndKeepsPrevious(t *testing.T) {
 	t.Parallel()
 	src := seedRegister(t, 0.5)
-	wh := pgtest.NewWarehouse(t)
+	wh := newWarehouse(t)
 	path := writeConfig(t, "environment: test\nwarehouse:\n  url: "+wh+"\nsources:\n  register:\n    url: "+src+"\nspool:\n  dir: "+t.TempDir()+"\n")
 	c := &schemas.Trainees
 
@@ -233,7 +249,7 @@ func TestRunTwiceLeavesIdenticalTablesAndKeepsPrevious(t *testing.T) {
 func TestRunNeverWritesToTheSource(t *testing.T) {
 	t.Parallel()
 	src := seedRegister(t, 0.05)
-	wh := pgtest.NewWarehouse(t)
+	wh := newWarehouse(t)
 	path := writeConfig(t, "warehouse:\n  url: "+wh+"\nsources:\n  register:\n    url: "+src+"\nspool:\n  dir: "+t.TempDir()+"\n")
 	conn := pgtest.Connect(t, src)
 	tablesSQL := "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1"

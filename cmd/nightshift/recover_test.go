@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dfe-nightshift/nightshift/internal/pgtest"
-	"github.com/dfe-nightshift/nightshift/internal/seed"
 	"github.com/dfe-nightshift/nightshift/schemas"
 )
 
@@ -36,7 +35,7 @@ func newRecoverProject(t *testing.T, scale float64) recoverProject {
 
 func newRecoverProjectOf(t *testing.T, source, src string, entities ...*schemas.Contract) recoverProject {
 	t.Helper()
-	p := recoverProject{src: src, wh: pgtest.NewWarehouse(t), entities: entities}
+	p := recoverProject{src: src, wh: newWarehouse(t), entities: entities}
 	p.config = writeConfig(t, "environment: test\nwarehouse:\n  url: "+p.wh+"\nsources:\n  "+source+":\n    url: "+p.src+"\nspool:\n  dir: "+t.TempDir()+"\n")
 	p.env = []string{"NIGHTSHIFT_LOSS_MIN_DELETED_ROWS=5"}
 	p.run(t)
@@ -380,10 +379,7 @@ func TestRecoverRefusesBadInput(t *testing.T) {
 // trailing zeros, not its value). Loaded with the scripts, in one go.
 func TestRecoverRECTEnumsAndDecimals(t *testing.T) {
 	t.Parallel()
-	src := pgtest.NewDatabase(t)
-	require.NoError(t, seed.CreateSchema(context.Background(), pgtest.Connect(t, src), "rect"))
-	_, err := seed.Seed(context.Background(), pgtest.Connect(t, src), "rect", seed.Options{Scale: 0.05, Seed: 1})
-	require.NoError(t, err)
+	src := seededSource(t, "rect", 0.05)
 	entities := []*schemas.Contract{&schemas.Declarations, &schemas.StatementAdjustments}
 	p := newRecoverProjectOf(t, "rect", src, entities...)
 	rfExec(t, src, "CREATE SCHEMA saved; CREATE TABLE saved.declarations AS SELECT * FROM declarations; CREATE TABLE saved.statement_adjustments AS SELECT * FROM statement_adjustments")

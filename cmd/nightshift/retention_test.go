@@ -33,7 +33,7 @@ func runFolders(t *testing.T, dir string) []string {
 func TestSpoolKeepsTheLastTwoSuccessfulRuns(t *testing.T) {
 	t.Parallel()
 	src := seedRegister(t, 0.05)
-	wh := pgtest.NewWarehouse(t)
+	wh := newWarehouse(t)
 	spool := t.TempDir()
 	path := writeConfig(t, "environment: test\nwarehouse:\n  url: "+wh+"\nsources:\n  register:\n    url: "+src+
 		"\nspool:\n  dir: "+spool+"\nrun:\n  max_attempts: 1\n  lock_timeout: 100ms\n")
@@ -80,7 +80,7 @@ func TestSpoolKeepsTheLastTwoSuccessfulRuns(t *testing.T) {
 func TestRunWithoutRoomInTheSpoolFails(t *testing.T) {
 	t.Parallel()
 	src := seedRegister(t, 0.05)
-	wh := pgtest.NewWarehouse(t)
+	wh := newWarehouse(t)
 	spool := t.TempDir()
 	path := writeConfig(t, "environment: test\nwarehouse:\n  url: "+wh+"\nsources:\n  register:\n    url: "+src+"\nspool:\n  dir: "+spool+"\n")
 	// Run 1, as the ledger has it, wrote an exbibyte of trainees.

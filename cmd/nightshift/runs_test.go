@@ -144,7 +144,7 @@ func TestDocsCoverEverythingAnAnalystMayQuery(t *testing.T) {
 	t.Parallel()
 	r := cli(t, nil, "docs")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	rows, err := pgtest.Pool(t, pgtest.NewWarehouse(t)).Query(context.Background(), `
+	rows, err := pgtest.Pool(t, newWarehouse(t)).Query(context.Background(), `
 		SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname IN ('nightshift', 'reporting') AND c.relkind IN ('r', 'v')
 		UNION ALL

@@ -3,6 +3,7 @@ package pgtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -17,15 +18,23 @@ import (
 func NewWarehouse(t testing.TB) string {
 	t.Helper()
 	url := NewDatabase(t)
+	if err := Migrate(url); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return url
+}
+
+// Migrate migrates the database at url to the latest warehouse schema.
+func Migrate(url string) error {
 	m, err := nssql.Migrator(url, "")
 	if err != nil {
-		t.Fatalf("pgtest: migrator: %v", err)
+		return fmt.Errorf("migrator: %w", err)
 	}
 	defer m.Close()
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		t.Fatalf("pgtest: migrate warehouse: %v", err)
+		return fmt.Errorf("migrate warehouse: %w", err)
 	}
-	return url
+	return nil
 }
 
 // Pool opens a pool that is closed when the test ends.
