@@ -4,13 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dfe-nightshift/nightshift/pipeline"
 	"github.com/dfe-nightshift/nightshift/schemas"
 	"github.com/dfe-nightshift/nightshift/steps/loadwarehouse"
+	"github.com/dfe-nightshift/nightshift/steps/versions"
 )
 
 // LossPolicy is the publish's circuit breaker (config loss:): past these
@@ -45,13 +51,18 @@ const lossSampleKeys = 10
 // or integer id, lower than in what is published). An entity never
 // published, or without a single-column primary key, is not checked.
 //
-// The cost per entity is one anti-join of the published table against the
-// staged one on the primary key (both tables have it as their primary key
-// index, so it is a merge or hash anti-join, one scan of each), one count
-// of the published table and, for each of updated_at, created_at and id, a
+// The cost per entity is, for each of updated_at, created_at and id, a
 // max() on both sides (an index scan where there is an index, otherwise a
-// scan). It returns every entity's finding, tripped or not.
-func checkLoss(ctx context.Context, tx pgx.Tx, schema string, policy LossPolicy, versions map[string]string, entities []*entity) ([]pipeline.LossFinding, error) {
+// scan), and the missing rows: the versions' diff has found them when it
+// compared the staged rows with those of the published table (knownLoss),
+// otherwise one anti-join of the published table against the staged one
+// on the primary key and a count of each. It returns every entity's
+// finding, tripped or not.
+//
+// ahead are findings measured before the transaction (measureLossAhead):
+// one whose published table is still the one it was measured against is
+// taken as it is.
+func checkLoss(ctx context.Context, tx pgx.Tx, schema string, policy LossPolicy, versions map[string]string, entities []*entity, ahead map[string]measured) ([]pipeline.LossFinding, error) {
 	var out []pipeline.LossFinding
 	for _, e := range entities {
 		c := e.contract
@@ -70,9 +81,11 @@ func checkLoss(ctx context.Context, tx pgx.Tx, schema string, policy LossPolicy,
 		if err != nil {
 			return nil, fmt.Errorf("loss check %s: %w", c.Entity, err)
 		}
-		f, err := measureLoss(ctx, tx, schema, c)
-		if err != nil {
-			return nil, fmt.Errorf("loss check %s: %w", c.Entity, err)
+		f := ahead[c.Entity].finding
+		if m, ok := ahead[c.Entity]; !ok || lastRun == nil || m.publishedBy != *lastRun {
+			if f, err = measureLoss(ctx, tx, schema, c, nil); err != nil {
+				return nil, fmt.Errorf("loss check %s: %w", c.Entity, err)
+			}
 		}
 		// A lower greatest id or timestamp alone is what deleting the
 		// newest row looks like, which services do every day; it is a sign
@@ -93,41 +106,138 @@ func checkLoss(ctx context.Context, tx pgx.Tx, schema string, policy LossPolicy,
 	return out, nil
 }
 
-// measureLoss measures one entity's published table against its staged one.
-func measureLoss(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) (pipeline.LossFinding, error) {
+// measured is a finding measured against the table run publishedBy
+// published.
+type measured struct {
+	publishedBy int64
+	finding     pipeline.LossFinding
+}
+
+// measureLossAhead measures the entities' loss before the publish
+// transaction, one per core at a time. The scans are the publish's largest
+// cost when little changed, and in the transaction they ran one after
+// another while it held every table's lock. Nothing but a run holding the
+// run lock (this one) or a restore changes a published table, and either
+// changes which run it was published by: checkLoss measures again then. An
+// entity that fails here is measured in the transaction.
+func measureLossAhead(ctx context.Context, pool *pgxpool.Pool, schema string, entities []*entity, diffs map[string]versions.Diff) map[string]measured {
+	var mu sync.Mutex
+	out := map[string]measured{}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, e := range entities {
+		c := e.contract
+		if len(c.PrimaryKey) != 1 {
+			continue
+		}
+		g.Go(func() error {
+			var run int64
+			var rows *int64
+			err := pool.QueryRow(ctx, `SELECT run_id, rows FROM nightshift.table_versions WHERE target = 'warehouse' AND slot = 'current' AND entity = $1`, c.Entity).Scan(&run, &rows)
+			if err != nil {
+				return nil //nolint:nilerr // never published, or unknown: measured in the transaction
+			}
+			var known *knownLoss
+			if d, ok := diffs[c.Entity]; ok && e.window == nil && rows != nil && d.CurrentRun == run && d.CurrentRows == *rows {
+				known = &knownLoss{published: *rows, staged: e.rows, deleted: d.Deleted}
+			}
+			f, err := measureLoss(ctx, pool, schema, c, known)
+			if err != nil {
+				return nil //nolint:nilerr // measured again in the transaction
+			}
+			mu.Lock()
+			out[c.Entity] = measured{publishedBy: run, finding: f}
+			mu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+// querier is what measureLoss reads through: the publish transaction, or
+// the pool before it.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// knownLoss is what the versions' diff already knows of an entity's loss:
+// the rows the published table holds (as recorded when it was placed) and
+// those staged, and how many of the first the second lacks. It is known
+// when the diff's current side was the digests of the run whose table is
+// published, with as many rows: then its deleted keys are those rows.
+type knownLoss struct {
+	published, staged, deleted int64
+}
+
+// measureLoss measures one entity's published table against its staged
+// one. The missing rows are counted by an anti-join of the two, unless
+// known says how many there are: then the diff's changes table gives
+// their sample.
+func measureLoss(ctx context.Context, tx querier, schema string, c *schemas.Contract, known *knownLoss) (pipeline.LossFinding, error) {
 	f := pipeline.LossFinding{Entity: c.Entity}
 	published := pgx.Identifier{schema, c.Entity}.Sanitize()
 	staged := pgx.Identifier{loadwarehouse.StagingSchema, c.Entity}.Sanitize()
 	key := pgx.Identifier{c.PrimaryKey[0]}.Sanitize()
-	err := tx.QueryRow(ctx, `
-		WITH gone AS MATERIALIZED (
-			SELECT p.`+key+` AS k FROM `+published+` p
-			WHERE NOT EXISTS (SELECT 1 FROM `+staged+` s WHERE s.`+key+` = p.`+key+`))
-		SELECT (SELECT count(*) FROM `+published+`), (SELECT count(*) FROM `+staged+`), (SELECT count(*) FROM gone),
-		       coalesce((SELECT array_agg(k::text ORDER BY k) FROM (SELECT k FROM gone ORDER BY k LIMIT $1) x), '{}')`,
-		lossSampleKeys).Scan(&f.Published, &f.Staged, &f.Deleted, &f.SampleKeys)
-	if err != nil {
-		return f, err
+	if known != nil {
+		f.Published, f.Staged, f.Deleted = known.published, known.staged, known.deleted
+		changes := pgx.Identifier{loadwarehouse.StagingSchema, versions.Changes(c.Entity)}.Sanitize()
+		err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(k::text ORDER BY k), '{}') FROM (
+			SELECT `+key+` AS k FROM `+changes+` WHERE change = 'deleted' ORDER BY `+key+` LIMIT $1) x`, lossSampleKeys).Scan(&f.SampleKeys)
+		if err != nil {
+			return f, err
+		}
+	} else {
+		err := tx.QueryRow(ctx, `
+			WITH gone AS MATERIALIZED (
+				SELECT p.`+key+` AS k FROM `+published+` p
+				WHERE NOT EXISTS (SELECT 1 FROM `+staged+` s WHERE s.`+key+` = p.`+key+`))
+			SELECT (SELECT count(*) FROM `+published+`), (SELECT count(*) FROM `+staged+`), (SELECT count(*) FROM gone),
+			       coalesce((SELECT array_agg(k::text ORDER BY k) FROM (SELECT k FROM gone ORDER BY k LIMIT $1) x), '{}')`,
+			lossSampleKeys).Scan(&f.Published, &f.Staged, &f.Deleted, &f.SampleKeys)
+		if err != nil {
+			return f, err
+		}
 	}
 	if f.Published > 0 {
 		f.Fraction = float64(f.Deleted) / float64(f.Published)
 	}
-	for _, name := range []string{"updated_at", "created_at", "id"} {
-		col, ok := c.Column(name)
-		if !ok || (name == "id" && col.Type != schemas.Int16 && col.Type != schemas.Int32 && col.Type != schemas.Int64) {
+	// The timestamps have no index: their maxima come from one scan of
+	// each table, not one per column. The id's comes from its index.
+	var scanned, indexed []string
+	for _, name := range []string{"updated_at", "created_at"} {
+		if _, ok := c.Column(name); ok {
+			scanned = append(scanned, name)
+		}
+	}
+	if col, ok := c.Column("id"); ok && (col.Type == schemas.Int16 || col.Type == schemas.Int32 || col.Type == schemas.Int64) {
+		indexed = append(indexed, "id")
+	}
+	for _, names := range [][]string{scanned, indexed} {
+		if len(names) == 0 {
 			continue
 		}
-		q := pgx.Identifier{name}.Sanitize()
-		var before, now *string
-		var lower bool
+		maxima, compared := make([]string, len(names)), make([]string, len(names))
+		for i, name := range names {
+			q := pgx.Identifier{name}.Sanitize()
+			maxima[i] = fmt.Sprintf("max(%s) AS m%d", q, i)
+			compared[i] = fmt.Sprintf("p.m%d::text, s.m%d::text, coalesce(s.m%d < p.m%d, false)", i, i, i, i)
+		}
+		before, now, lower := make([]*string, len(names)), make([]*string, len(names)), make([]bool, len(names))
+		dest := make([]any, 0, 3*len(names))
+		for i := range names {
+			dest = append(dest, &before[i], &now[i], &lower[i])
+		}
 		err := tx.QueryRow(ctx, `
-			WITH p AS (SELECT max(`+q+`) AS m FROM `+published+`), s AS (SELECT max(`+q+`) AS m FROM `+staged+`)
-			SELECT p.m::text, s.m::text, coalesce(s.m < p.m, false) FROM p, s`).Scan(&before, &now, &lower)
+			WITH p AS (SELECT `+strings.Join(maxima, ", ")+` FROM `+published+`), s AS (SELECT `+strings.Join(maxima, ", ")+` FROM `+staged+`)
+			SELECT `+strings.Join(compared, ", ")+` FROM p, s`).Scan(dest...)
 		if err != nil {
 			return f, err
 		}
-		if lower {
-			f.BackInTime = append(f.BackInTime, fmt.Sprintf("greatest %s %s is lower than the published %s", name, *now, *before))
+		for i, name := range names {
+			if lower[i] {
+				f.BackInTime = append(f.BackInTime, fmt.Sprintf("greatest %s %s is lower than the published %s", name, *now[i], *before[i]))
+			}
 		}
 	}
 	return f, nil

@@ -78,9 +78,13 @@ func (s *publishStep) Run(ctx context.Context, _ int) (pipeline.Outcome, error) 
 		}
 		diffs[c.Entity] = d
 	}
+	var ahead map[string]measured
+	if s.checkLoss && s.deps.Loss != nil {
+		ahead = measureLossAhead(ctx, s.deps.Warehouse, s.deps.Schema, s.entities, diffs)
+	}
 	err := publish(ctx, s.deps, s.runID, s.names(), func(ctx context.Context, p *loadwarehouse.Publisher) error {
 		if s.checkLoss && s.deps.Loss != nil {
-			findings, err := checkLoss(ctx, p.Tx, s.deps.Schema, *s.deps.Loss, s.versions, s.entities)
+			findings, err := checkLoss(ctx, p.Tx, s.deps.Schema, *s.deps.Loss, s.versions, s.entities, ahead)
 			if err != nil {
 				return err
 			}

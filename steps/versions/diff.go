@@ -54,31 +54,39 @@ type Diff struct {
 	Digests    string `json:"digests,omitempty"`
 	DigestRows int64  `json:"-"`
 	DigestSum  int64  `json:"-"`
+	// CurrentRun and CurrentRows, when the current side is the previous
+	// run's digests: that run, and how many rows it staged. When that run's
+	// table is the one published, with as many rows, the diff's deleted
+	// keys are exactly the published rows the staged table lacks (the loss
+	// check reads them instead of an anti-join).
+	CurrentRun  int64 `json:"-"`
+	CurrentRows int64 `json:"-"`
 }
 
 // previousDigests opens the digests the last publish recorded as those of
 // the current versions, when they are still there and whole; nil
 // otherwise (they went with the spool, a backfill changed the versions, or
 // it withheld rows). A backfill's window is compared from the warehouse.
-func previousDigests(ctx context.Context, conn *pgxpool.Conn, c *schemas.Contract, w *Window) *rowdigest.Set {
+func previousDigests(ctx context.Context, conn *pgxpool.Conn, c *schemas.Contract, w *Window) (*rowdigest.Set, int64) {
 	if w != nil {
-		return nil
+		return nil, 0
 	}
 	var dir *string
 	var rows, sum *int64
-	err := conn.QueryRow(ctx, "SELECT digests, digests_rows, digests_sum FROM nightshift.versions_applied WHERE entity = $1", c.Entity).Scan(&dir, &rows, &sum)
+	var run int64
+	err := conn.QueryRow(ctx, "SELECT digests, digests_rows, digests_sum, run_id FROM nightshift.versions_applied WHERE entity = $1", c.Entity).Scan(&dir, &rows, &sum, &run)
 	if err != nil || dir == nil || rows == nil || sum == nil {
-		return nil
+		return nil, 0
 	}
 	set, ok := rowdigest.Open(*dir)
 	if !ok {
-		return nil
+		return nil, 0
 	}
 	if set.Rows != *rows || int64(set.Sum) != *sum { //nolint:gosec // compared as stored
 		set.Close()
-		return nil
+		return nil, 0
 	}
-	return set
+	return set, run
 }
 
 // Window restricts a diff to the rows a backfill replaced: a WHERE clause
@@ -169,7 +177,10 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, schema string, c *schemas.
 		defer rows.Close()
 	}
 	d.CurrentFrom = "previous run"
-	current := previousDigests(ctx, conn, c, w)
+	current, currentRun := previousDigests(ctx, conn, c, w)
+	if current != nil {
+		d.CurrentRun, d.CurrentRows = currentRun, current.Rows
+	}
 	if current == nil {
 		d.CurrentFrom = "warehouse"
 		current, err = spill(ctx, conn, filepath.Join(tmp, "current"), len(c.PrimaryKey), fmt.Sprintf("SELECT %s, row_digest FROM %s WHERE valid_to IS NULL AND NOT is_deleted AND %s",
