@@ -134,6 +134,9 @@ func (p *Publisher) SwapIn(ctx context.Context, c *schemas.Contract, staging str
 		batch.Queue(fmt.Sprintf("ALTER TABLE %s RENAME TO %s", quote(p.Schema, staging), quote(cur)))
 		batch.Queue(fmt.Sprintf("ALTER INDEX IF EXISTS %s RENAME TO %s", quote(p.Schema, staging+"_pkey"), quote(cur+"_pkey")))
 	}
+	// Off while it was staged (createStagingSQL); analysts' tables are
+	// vacuumed like any other.
+	batch.Queue(fmt.Sprintf("ALTER TABLE %s RESET (autovacuum_enabled)", quote(p.Schema, cur)))
 	if err := p.Tx.SendBatch(ctx, batch).Close(); err != nil {
 		return 0, fmt.Errorf("swap %s: %w", c.Entity, err)
 	}

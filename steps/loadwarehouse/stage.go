@@ -55,7 +55,12 @@ const RowDigestColumn = "nightshift_row_digest"
 // RowDigestColumn.
 func createStagingSQL(c *schemas.Contract, table string) []string {
 	return append(c.CreateTableSQL(StagingSchema, table),
-		fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s bigint", quote(StagingSchema, table), quote(RowDigestColumn)))
+		fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s bigint", quote(StagingSchema, table), quote(RowDigestColumn)),
+		// The load analyzes the table itself. An autovacuum woken by the
+		// COPY would hold a lock that the primary key and the publish's
+		// swap wait a second (deadlock_timeout) for before it gives way;
+		// the swap turns autovacuum back on (SwapIn).
+		fmt.Sprintf("ALTER TABLE %s SET (autovacuum_enabled = false)", quote(StagingSchema, table)))
 }
 
 // stagingColumns is the column list of a COPY or INSERT into a staging

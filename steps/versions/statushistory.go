@@ -24,13 +24,17 @@ func StatusHistory(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Con
 	statuses := quote(schema, c.Entity)
 	history := quote(schema, "status_history")
 	// A run older than the current versions (a retry of an old run) must
-	// not rewrite history that a later run already wrote.
-	var newer bool
-	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+history+" WHERE origin = $1 AND valid_from > $2)", c.Entity, at).Scan(&newer); err != nil {
-		return 0, fmt.Errorf("status history %s: %w", c.Entity, err)
-	}
-	if newer {
-		return 0, pipeline.MarkPermanent(fmt.Errorf("status history of %s already has versions newer than this run's snapshot (%s)", c.Entity, at))
+	// not rewrite history that a later run already wrote. Apply's guard
+	// has refused one already, unless the entity had no versions yet: only
+	// then is the history (kept before versions were) scanned for it.
+	if d.First {
+		var newer bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+history+" WHERE origin = $1 AND valid_from > $2)", c.Entity, at).Scan(&newer); err != nil {
+			return 0, fmt.Errorf("status history %s: %w", c.Entity, err)
+		}
+		if newer {
+			return 0, pipeline.MarkPermanent(fmt.Errorf("status history of %s already has versions newer than this run's snapshot (%s)", c.Entity, at))
+		}
 	}
 	var stmts []string
 	if d.First {
