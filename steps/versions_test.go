@@ -52,20 +52,27 @@ func readVersions(t *testing.T, b *bundle) []version {
 	return out
 }
 
-func TestVersionsFollowEveryChangeAndOnlyChanges(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+// newPeople makes the people table in a new source, filled by insert,
+// and returns the test's bundle and a run of the people entity that must
+// succeed.
+func newPeople(t *testing.T, insert string) (*bundle, func() pipeline.Report) {
+	t.Helper()
 	b := setup(t)
-	_, err := b.src.Exec(ctx, `
-		CREATE TABLE people (id bigint PRIMARY KEY, name text, status text, updated_at timestamp(6));
-		INSERT INTO people VALUES (1, 'Ada', 'draft', '2026-01-01 10:00'), (2, 'Bo', 'draft', '2026-01-02 10:00'), (3, 'Cy', 'awarded', '2026-01-03 10:00');`)
+	_, err := b.src.Exec(context.Background(), `CREATE TABLE people (id bigint PRIMARY KEY, name text, status text, updated_at timestamp(6));`+insert)
 	require.NoError(t, err)
-	run := func() pipeline.Report {
+	return b, func() pipeline.Report {
 		t.Helper()
 		rep := b.run(t, &people)
 		require.Equal(t, pipeline.StatusSucceeded, rep.Status, "%v", rep.Err)
 		return rep
 	}
+}
+
+func TestVersionsFollowEveryChangeAndOnlyChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b, run := newPeople(t, `INSERT INTO people VALUES (1, 'Ada', 'draft', '2026-01-01 10:00'), (2, 'Bo', 'draft', '2026-01-02 10:00'), (3, 'Cy', 'awarded', '2026-01-03 10:00');`)
+	var err error
 	ts := func(s string) time.Time {
 		v, err := time.Parse("2006-01-02 15:04", s)
 		require.NoError(t, err)
@@ -213,17 +220,8 @@ func TestVersionsFollowEveryChangeAndOnlyChanges(t *testing.T) {
 func TestFewChangesAmongManyRowsAreVersionedByIndex(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := setup(t)
-	_, err := b.src.Exec(ctx, `
-		CREATE TABLE people (id bigint PRIMARY KEY, name text, status text, updated_at timestamp(6));
-		INSERT INTO people SELECT i, 'P' || i, 'draft', '2026-01-01 10:00'::timestamp + i * interval '1 minute' FROM generate_series(1, 3000) i;`)
-	require.NoError(t, err)
-	run := func() pipeline.Report {
-		t.Helper()
-		rep := b.run(t, &people)
-		require.Equal(t, pipeline.StatusSucceeded, rep.Status, "%v", rep.Err)
-		return rep
-	}
+	b, run := newPeople(t, `INSERT INTO people SELECT i, 'P' || i, 'draft', '2026-01-01 10:00'::timestamp + i * interval '1 minute' FROM generate_series(1, 3000) i;`)
+	var err error
 	run()
 	_, err = b.src.Exec(ctx, `
 		UPDATE people SET status = 'submitted', updated_at = '2026-06-01 09:00' WHERE id = 1500;
