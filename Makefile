@@ -39,8 +39,6 @@ demo: build ## Start a throwaway PostgreSQL, seed synthetic sources, run the pip
 demo-stop: ## Stop the demo's PostgreSQL
 	@internal/devdb/pgcluster.sh stop $(DEMO_DIR)/pg
 
-# -parallel 4: most tests wait on PostgreSQL or on a subprocess, so twice as
-# many as the cores keep both busy; more would only queue for them.
 test: ## Run every test against a real PostgreSQL (with the race detector)
 	@missing=; [ -x /usr/bin/chromium ] || missing="$$missing chromium"; command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
@@ -54,7 +52,7 @@ test: ## Run every test against a real PostgreSQL (with the race detector)
 	  else url=$$(internal/devdb/pgcluster.sh start $(TEST_PG_DIR)); fi; \
 	fi; \
 	echo "tests use PostgreSQL at $$url"; \
-	NIGHTSHIFT_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -parallel 4 -timeout 20m ./...
+	NIGHTSHIFT_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 20m ./...
 
 bench: build ## Measure runs and a backfill against PostgreSQL's own binary COPY pipe (BENCH_SCALE=1000)
 	@url=$$(internal/devdb/pgcluster.sh start $(BENCH_DIR)/pg) && \
