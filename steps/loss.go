@@ -81,8 +81,9 @@ func checkLoss(ctx context.Context, tx pgx.Tx, schema string, policy LossPolicy,
 		if err != nil {
 			return nil, fmt.Errorf("loss check %s: %w", c.Entity, err)
 		}
-		f := ahead[c.Entity].finding
-		if m, ok := ahead[c.Entity]; !ok || lastRun == nil || m.publishedBy != *lastRun {
+		m, ok := ahead[c.Entity]
+		f := m.finding
+		if !ok || lastRun == nil || m.publishedBy != *lastRun {
 			if f, err = measureLoss(ctx, tx, schema, c, nil); err != nil {
 				return nil, fmt.Errorf("loss check %s: %w", c.Entity, err)
 			}
