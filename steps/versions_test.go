@@ -223,6 +223,11 @@ func TestFewChangesAmongManyRowsAreVersionedByIndex(t *testing.T) {
 	b, run := newPeople(t, `INSERT INTO people SELECT i, 'P' || i, 'draft', '2026-01-01 10:00'::timestamp + i * interval '1 minute' FROM generate_series(1, 3000) i;`)
 	var err error
 	run()
+	// The versions table as it was made before closing a version became
+	// a heap-only update: the run brings it to today's layout.
+	_, err = b.wh.Exec(ctx, `CREATE UNIQUE INDEX people_versions_current ON reporting.people_versions (id) WHERE valid_to IS NULL;
+		ALTER TABLE reporting.people_versions RESET (fillfactor)`)
+	require.NoError(t, err)
 	_, err = b.src.Exec(ctx, `
 		UPDATE people SET status = 'submitted', updated_at = '2026-06-01 09:00' WHERE id = 1500;
 		UPDATE people SET name = 'Renamed' WHERE id = 2999;
@@ -272,4 +277,23 @@ func TestFewChangesAmongManyRowsAreVersionedByIndex(t *testing.T) {
 	require.NoError(t, b.wh.QueryRow(ctx, `SELECT valid_from, valid_from_source FROM reporting.people_versions WHERE id = 1500 AND valid_to IS NULL`).Scan(&from, &source1500))
 	require.Equal(t, time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC), from.UTC())
 	require.Equal(t, "updated_at", source1500)
+
+	// Closing a version wrote into its own page and into no index: no
+	// index covers valid_to, and the table keeps room in its pages.
+	var indexes []string
+	var options []string
+	require.NoError(t, b.wh.QueryRow(ctx, `SELECT array(SELECT indexdef FROM pg_indexes WHERE schemaname = 'reporting' AND tablename = 'people_versions' ORDER BY 1),
+		coalesce((SELECT reloptions FROM pg_class WHERE oid = 'reporting.people_versions'::regclass), '{}')`).Scan(&indexes, &options))
+	require.Equal(t, []string{"CREATE INDEX people_versions_key ON reporting.people_versions USING btree (id, valid_from)"}, indexes)
+	require.Equal(t, []string{"fillfactor=90"}, options)
+	// A backend reports its statistics when it exits (or some seconds
+	// after it idles): the pool's connections are closed.
+	b.wh.Reset()
+	var updated, hot int64
+	require.Eventually(t, func() bool {
+		require.NoError(t, b.wh.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relid = 'reporting.people_versions'::regclass`).Scan(&updated, &hot))
+		return updated >= 3
+	}, 20*time.Second, 200*time.Millisecond, "the three closed versions counted")
+	require.Equal(t, int64(3), updated)
+	require.Equal(t, int64(3), hot, "every close a heap-only update")
 }

@@ -88,7 +88,7 @@ func Apply(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 			return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
 		}
 	}
-	a, err = write(ctx, tx, schema, c, runID, at, created || d.First)
+	a, err = write(ctx, tx, schema, c, runID, at, created || d.First, d.Unknown > 0)
 	if err != nil {
 		return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
@@ -170,11 +170,29 @@ func guard(ctx context.Context, tx pgx.Tx, c *schemas.Contract, runID int64, at 
 
 // write opens, closes and tombstones versions. all: every row of the
 // table opens a version (the entity's first versioned run); otherwise the
-// changes table says which keys to look at.
-func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, runID int64, at time.Time, all bool) (Applied, error) {
+// changes table says which keys to look at, some of unknown digest when
+// unknown.
+func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, runID int64, at time.Time, all, unknown bool) (Applied, error) {
 	var a Applied
 	table, versions := quote(schema, c.Entity), quote(schema, Table(c.Entity))
 	cols := columnList(c, "")
+	// The status history reads what each key became (StatusHistory),
+	// never what the entity before in this transaction left.
+	var keep string
+	if c.History {
+		keys := make([]string, len(c.PrimaryKey))
+		for i, k := range c.PrimaryKey {
+			col, _ := c.Column(k)
+			keys[i] = quote(k) + " " + col.WarehouseType()
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS pg_temp.nightshift_version_changes;
+			CREATE TEMP TABLE nightshift_version_changes (%s, change text, valid_from timestamptz, valid_from_source text) ON COMMIT DROP`,
+			strings.Join(keys, ", "))); err != nil {
+			return a, err
+		}
+		keep = fmt.Sprintf(`,
+		kept AS (INSERT INTO nightshift_version_changes SELECT %s, n.change, n.valid_from, n.valid_from_source FROM n)`, keyList(c, "n"))
+	}
 	from, source := validFrom(c, "s", "NULL::timestamptz")
 	if all {
 		tag, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (%s, valid_from, is_deleted, run_id, valid_from_source, row_digest)
@@ -186,64 +204,61 @@ func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 	changes := quote(loadwarehouse.StagingSchema, Changes(c.Entity))
 	on := func(l, r string) string { return keyJoin(c, l, r) }
 	from, source = validFrom(c, "s", "v.valid_from")
-	// One statement at a time: the later ones read the temporary table an
-	// earlier one creates, which a batch would prepare before it exists.
-	type statement struct {
-		sql  string
-		args []any
-		rows *int64
-	}
-	// The temporary table of the entity before in this transaction goes.
-	stmts := []statement{{sql: "DROP TABLE IF EXISTS pg_temp.nightshift_version_changes"}}
 	// A version of unknown digest whose values are those staged did not
 	// change: it gets its digest, and the key leaves the changes.
-	stmts = append(stmts, statement{rows: &a.Refreshed, sql: fmt.Sprintf(`WITH same AS (
+	if unknown {
+		tag, err := tx.Exec(ctx, fmt.Sprintf(`WITH same AS (
 			UPDATE %[1]s v SET row_digest = c.row_digest
 			FROM %[2]s c JOIN %[3]s s ON %[4]s
 			WHERE c.change = 'unknown' AND %[5]s AND v.valid_to IS NULL AND NOT v.is_deleted
 			  AND (%[6]s) IS NOT DISTINCT FROM (%[7]s)
 			RETURNING %[8]s)
 		DELETE FROM %[2]s c USING same v WHERE %[5]s`,
-		versions, changes, table, on("s", "c"), on("v", "c"), columnList(c, "v"), columnList(c, "s"), keyList(c, "v"))})
-	// What each changed key becomes: a new version from the staged row, or
-	// a tombstone. A key whose row is in the changes but not in the table
-	// was withheld from it (its row is quarantined elsewhere): it says
-	// nothing new, and its version stays open. So does a key that looks
-	// deleted because this run quarantined its row.
-	stmts = append(stmts, statement{sql: fmt.Sprintf(`CREATE TEMP TABLE nightshift_version_changes ON COMMIT DROP AS
-		SELECT %[1]s, c.change, c.row_digest,
-		       CASE WHEN c.change = 'deleted' THEN $1::timestamptz ELSE %[2]s END AS valid_from,
-		       CASE WHEN c.change = 'deleted' THEN 'snapshot' ELSE %[3]s END AS valid_from_source
-		FROM %[4]s c
-		LEFT JOIN %[5]s s ON %[6]s
-		LEFT JOIN %[7]s v ON %[8]s AND v.valid_to IS NULL
-		WHERE (c.change <> 'deleted' AND s.%[9]s IS NOT NULL)
-		   OR (c.change = 'deleted' AND v.%[9]s IS NOT NULL AND NOT v.is_deleted
-		       AND NOT EXISTS (SELECT 1 FROM nightshift.quarantine q WHERE q.run_id = $2 AND q.entity = $3 AND q.key = %[10]s))`,
-		keyList(c, "c"), from, source, changes, table, on("s", "c"), versions, on("v", "c"), quote(c.PrimaryKey[0]), quarantineKey(c, "c")),
-		args: []any{at, runID, c.Entity}})
-	stmts = append(stmts, statement{sql: "ANALYZE nightshift_version_changes"})
-	stmts = append(stmts, statement{rows: &a.Closed, args: []any{runID}, sql: fmt.Sprintf(`UPDATE %s v SET valid_to = n.valid_from, closed_by_run_id = $1
-		FROM nightshift_version_changes n WHERE %s AND v.valid_to IS NULL`, versions, on("v", "n"))})
-	stmts = append(stmts, statement{rows: &a.Opened, args: []any{runID}, sql: fmt.Sprintf(`INSERT INTO %s (%s, valid_from, is_deleted, run_id, valid_from_source, row_digest)
-		SELECT %s, n.valid_from, false, $1, n.valid_from_source, n.row_digest
-		FROM nightshift_version_changes n JOIN %s s ON %s WHERE n.change <> 'deleted'`,
-		versions, cols, columnList(c, "s"), table, on("s", "n"))})
-	stmts = append(stmts, statement{rows: &a.Deleted, args: []any{runID}, sql: fmt.Sprintf(`INSERT INTO %s (%s, valid_from, is_deleted, run_id, valid_from_source, row_digest)
-		SELECT %s, n.valid_from, true, $1, n.valid_from_source, v.row_digest
-		FROM nightshift_version_changes n JOIN %s v ON %s AND v.valid_to = n.valid_from AND v.closed_by_run_id = $1
-		WHERE n.change = 'deleted'`,
-		versions, cols, columnList(c, "v"), versions, on("v", "n"))})
-	for _, st := range stmts {
-		tag, err := tx.Exec(ctx, st.sql, st.args...)
+			versions, changes, table, on("s", "c"), on("v", "c"), columnList(c, "v"), columnList(c, "s"), keyList(c, "v")))
 		if err != nil {
 			return a, err
 		}
-		if st.rows != nil {
-			*st.rows = tag.RowsAffected()
-		}
+		a.Refreshed = tag.RowsAffected()
 	}
-	return a, nil
+	// One statement finds each changed key once in the new table and once
+	// in the versions, by index; it keeps the new row, and reaches the
+	// current version again by its ctid: at 1 % of a table changed, the
+	// lookups are most of the cost. What each key becomes is a new version from the staged row, or
+	// a tombstone carrying the last values. A key whose row is in the
+	// changes but not in the table was withheld from it (its row is
+	// quarantined elsewhere): it says nothing new, and its version stays
+	// open. So does a key that looks deleted because this run quarantined
+	// its row. The sub-statements share one snapshot: the tombstones read
+	// the versions as they were before this statement closed them.
+	err := tx.QueryRow(ctx, fmt.Sprintf(`WITH n AS MATERIALIZED (
+			SELECT %[1]s, c.change, c.row_digest, s AS new_row, v.ctid AS current_version,
+			       CASE WHEN c.change = 'deleted' THEN $1::timestamptz ELSE %[2]s END AS valid_from,
+			       CASE WHEN c.change = 'deleted' THEN 'snapshot' ELSE %[3]s END AS valid_from_source
+			FROM %[4]s c
+			LEFT JOIN %[5]s s ON %[6]s
+			LEFT JOIN %[7]s v ON %[8]s AND v.valid_to IS NULL
+			WHERE (c.change <> 'deleted' AND s.%[9]s IS NOT NULL)
+			   OR (c.change = 'deleted' AND v.%[9]s IS NOT NULL AND NOT v.is_deleted
+			       AND NOT EXISTS (SELECT 1 FROM nightshift.quarantine q WHERE q.run_id = $2 AND q.entity = $3 AND q.key = %[10]s))),
+		closed AS (
+			UPDATE %[7]s v SET valid_to = n.valid_from, closed_by_run_id = $2
+			FROM n WHERE v.ctid = n.current_version
+			RETURNING 1),
+		opened AS (
+			INSERT INTO %[7]s (%[11]s, valid_from, is_deleted, run_id, valid_from_source, row_digest)
+			SELECT %[12]s, n.valid_from, false, $2, n.valid_from_source, n.row_digest
+			FROM n WHERE n.change <> 'deleted'
+			RETURNING 1),
+		tombstones AS (
+			INSERT INTO %[7]s (%[11]s, valid_from, is_deleted, run_id, valid_from_source, row_digest)
+			SELECT %[13]s, n.valid_from, true, $2, n.valid_from_source, v.row_digest
+			FROM n JOIN %[7]s v ON v.ctid = n.current_version WHERE n.change = 'deleted'
+			RETURNING 1)%[14]s
+		SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM opened), (SELECT count(*) FROM tombstones)`,
+		keyList(c, "c"), from, source, changes, table, on("s", "c"), versions, on("v", "c"), quote(c.PrimaryKey[0]), quarantineKey(c, "c"),
+		cols, columnList(c, "(n.new_row)"), columnList(c, "v"), keep),
+		at, runID, c.Entity).Scan(&a.Closed, &a.Opened, &a.Deleted)
+	return a, err
 }
 
 // validFrom is the SQL of a new version's valid_from and of its source,
@@ -308,6 +323,9 @@ func ensure(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) 
 	if created {
 		stmts = append(stmts, createTableSQL(schema, c)...)
 	} else {
+		if err := upgrade(ctx, tx, schema, c); err != nil {
+			return false, err
+		}
 		for _, col := range c.Fields() {
 			if !slices.Contains(have, col.Name) {
 				stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", versions, quote(col.Name), col.WarehouseType()),
@@ -330,6 +348,20 @@ func ensure(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) 
 		return false, err
 	}
 	return created, nil
+}
+
+// upgrade brings a versions table made before closing a version became a
+// heap-only update to the layout createTableSQL and createIndexes make
+// now: without the partial index on the current versions, with room in
+// its pages (for the pages written from now on).
+func upgrade(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) error {
+	current := quote(schema, Table(c.Entity)+"_current")
+	var old bool
+	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", current).Scan(&old); err != nil || !old {
+		return err
+	}
+	_, err := tx.Exec(ctx, fmt.Sprintf("DROP INDEX %s; ALTER TABLE %s SET (fillfactor = %d)", current, quote(schema, Table(c.Entity)), fillFactor))
+	return err
 }
 
 // columnList lists the contract's columns, qualified by alias when given.
