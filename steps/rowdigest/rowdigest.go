@@ -51,9 +51,6 @@ type Set struct {
 type bucket struct {
 	buf     []byte
 	extents []extent
-	// count is how many records the bucket holds, in memory and on disk:
-	// the diff sizes its maps by it.
-	count int64
 }
 
 // extent is a run of one bucket's records in the data file.
@@ -66,7 +63,6 @@ type extent struct {
 type manifest struct {
 	Rows    int64      `json:"rows"`
 	Sum     uint64     `json:"sum"`
-	Counts  []int64    `json:"counts"`
 	Extents [][]extent `json:"extents"`
 }
 
@@ -92,7 +88,6 @@ func (s *Set) Add(key []byte, digest uint64, known bool) error {
 	} else {
 		b.buf = append(b.buf, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 	}
-	b.count++
 	s.Rows++
 	s.held += len(b.buf) - n
 	if s.held > s.limit {
@@ -100,9 +95,6 @@ func (s *Set) Add(key []byte, digest uint64, known bool) error {
 	}
 	return nil
 }
-
-// Count is how many records bucket i holds.
-func (s *Set) Count(i int) int64 { return s.buckets[i].count }
 
 // Flush appends every bucket's records in memory to the data file, each
 // bucket's as one extent.
@@ -159,9 +151,9 @@ func (s *Set) Save() error {
 		}
 	}
 	s.Close()
-	m := manifest{Rows: s.Rows, Sum: s.Sum, Counts: make([]int64, Buckets), Extents: make([][]extent, Buckets)}
+	m := manifest{Rows: s.Rows, Sum: s.Sum, Extents: make([][]extent, Buckets)}
 	for i := range s.buckets {
-		m.Counts[i], m.Extents[i] = s.buckets[i].count, s.buckets[i].extents
+		m.Extents[i] = s.buckets[i].extents
 	}
 	data, err := json.Marshal(m)
 	if err != nil {
@@ -178,7 +170,7 @@ func Open(dir string) (s *Set, ok bool) {
 		return nil, false
 	}
 	var m manifest
-	if err := json.Unmarshal(data, &m); err != nil || len(m.Counts) != Buckets || len(m.Extents) != Buckets {
+	if err := json.Unmarshal(data, &m); err != nil || len(m.Extents) != Buckets {
 		return nil, false
 	}
 	f, err := os.Open(filepath.Join(dir, dataFile))
@@ -198,7 +190,7 @@ func Open(dir string) (s *Set, ok bool) {
 				return nil, false
 			}
 		}
-		s.buckets[i].count, s.buckets[i].extents = m.Counts[i], m.Extents[i]
+		s.buckets[i].extents = m.Extents[i]
 	}
 	return s, true
 }
@@ -211,48 +203,69 @@ func (s *Set) Close() {
 	}
 }
 
-// Each calls fn with every record of bucket i: those on disk, then those
-// in memory. key is valid only during the call. Buckets may be read
-// concurrently.
-func (s *Set) Each(i int, fn func(key []byte, digest uint64, known bool)) error {
+// Records reads bucket i's records, in the order they were added, for a
+// Reader: into buf, grown when it is too small, unless they are all in
+// memory already. Buckets may be read concurrently.
+func (s *Set) Records(i int, buf []byte) ([]byte, error) {
 	b := &s.buckets[i]
-	var buf []byte
-	for _, e := range b.extents {
-		if int64(cap(buf)) < e.Len {
-			buf = make([]byte, e.Len)
-		}
-		buf = buf[:e.Len]
-		if s.file == nil {
-			return errors.New("the records file is closed")
-		}
-		if _, err := s.file.ReadAt(buf, e.Off); err != nil {
-			return fmt.Errorf("read bucket %d: %w", i, err)
-		}
-		if err := parse(buf, fn); err != nil {
-			return fmt.Errorf("read bucket %d: %w", i, err)
-		}
+	if len(b.extents) == 0 {
+		return b.buf, nil
 	}
-	return parse(b.buf, fn)
+	if s.file == nil {
+		return nil, errors.New("the records file is closed")
+	}
+	size := int64(len(b.buf))
+	for _, e := range b.extents {
+		size += e.Len
+	}
+	if int64(cap(buf)) < size {
+		buf = make([]byte, size)
+	}
+	buf = buf[:size]
+	var at int64
+	for _, e := range b.extents {
+		if _, err := s.file.ReadAt(buf[at:at+e.Len], e.Off); err != nil {
+			return nil, fmt.Errorf("read bucket %d: %w", i, err)
+		}
+		at += e.Len
+	}
+	copy(buf[at:], b.buf)
+	return buf, nil
 }
 
 // Drop frees bucket i's memory once it has been read.
 func (s *Set) Drop(i int) { s.buckets[i].buf = nil }
 
-// parse calls fn with each record in buf.
-func parse(buf []byte, fn func(key []byte, digest uint64, known bool)) error {
-	for len(buf) > 0 {
-		n, w := binary.Uvarint(buf)
-		if w <= 0 {
-			return errors.New("a damaged record")
-		}
-		buf = buf[w:]
-		// Compared as uint64: a damaged length may not fit an int.
-		if n+9 < n || n+9 > uint64(len(buf)) {
-			return errors.New("a damaged record")
-		}
-		end := int(n) //nolint:gosec // at most len(buf), checked above
-		fn(buf[:end], binary.BigEndian.Uint64(buf[end+1:end+9]), buf[end] == 1)
-		buf = buf[end+9:]
-	}
-	return nil
+// Reader steps through records (Set.Records) one at a time. It returns
+// each record rather than keeping it: the diff calls it for every row,
+// and a slice stored in a struct costs a write barrier while the garbage
+// collector runs.
+type Reader struct {
+	buf []byte
+	off int
+	err error
 }
+
+// NewReader reads the records in buf.
+func NewReader(buf []byte) Reader { return Reader{buf: buf} }
+
+// Next returns the next record, the key pointing into the buffer; ok is
+// false at the end or at a damaged record (Err).
+func (r *Reader) Next() (key []byte, digest uint64, known, ok bool) {
+	if r.off >= len(r.buf) || r.err != nil {
+		return nil, 0, false, false
+	}
+	buf := r.buf[r.off:]
+	n, w := binary.Uvarint(buf)
+	// Compared as uint64: a damaged length may not fit an int.
+	if w <= 0 || n+9 < n || n+9 > uint64(len(buf)-w) { //nolint:gosec // w <= len(buf): Uvarint read it from buf
+		r.err = errors.New("a damaged record")
+		return nil, 0, false, false
+	}
+	end := w + int(n) //nolint:gosec // at most len(buf), checked above
+	r.off += end + 9
+	return buf[w:end], binary.BigEndian.Uint64(buf[end+1 : end+9]), buf[end] == 1, true
+}
+
+// Err is why Next stopped early, if it did.
+func (r *Reader) Err() error { return r.err }

@@ -38,16 +38,23 @@ func readAll(t *testing.T, s *Set) map[string]record {
 	t.Helper()
 	got := map[string]record{}
 	var total int64
+	var buf []byte
 	for i := range Buckets {
-		var n int64
-		require.NoError(t, s.Each(i, func(k []byte, digest uint64, known bool) {
+		var err error
+		buf, err = s.Records(i, buf)
+		require.NoError(t, err)
+		r := NewReader(buf)
+		for {
+			k, digest, known, ok := r.Next()
+			if !ok {
+				break
+			}
 			_, dup := got[string(k)]
 			require.False(t, dup, "key %x read twice", k)
 			got[string(k)] = record{digest, known}
-			n++
-		}))
-		require.Equal(t, s.Count(i), n, "bucket %d's count", i)
-		total += n
+			total++
+		}
+		require.NoError(t, r.Err())
 	}
 	require.Equal(t, s.Rows, total)
 	return got
@@ -138,6 +145,27 @@ func TestOpenRefusesWhatItCannotTrust(t *testing.T) {
 }
 
 func TestDamagedRecordIsAnError(t *testing.T) {
-	require.Error(t, parse([]byte{5, 1, 2}, func([]byte, uint64, bool) {}))
-	require.Error(t, parse([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, func([]byte, uint64, bool) {}))
+	for _, buf := range [][]byte{
+		{5, 1, 2},
+		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+		// A whole record, then one cut short.
+		{1, 7, 1, 0, 0, 0, 0, 0, 0, 0, 9, 1, 7, 1},
+	} {
+		r := NewReader(buf)
+		for {
+			if _, _, _, ok := r.Next(); !ok {
+				break
+			}
+		}
+		require.Error(t, r.Err(), "% x", buf)
+	}
+	r := NewReader([]byte{1, 7, 1, 0, 0, 0, 0, 0, 0, 0, 9})
+	key, digest, known, ok := r.Next()
+	require.True(t, ok)
+	require.Equal(t, []byte{7}, key)
+	require.Equal(t, uint64(9), digest)
+	require.True(t, known)
+	_, _, _, ok = r.Next()
+	require.False(t, ok)
+	require.NoError(t, r.Err())
 }
