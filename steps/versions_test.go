@@ -114,6 +114,13 @@ func TestVersionsFollowEveryChangeAndOnlyChanges(t *testing.T) {
 	require.NoError(t, b.wh.QueryRow(ctx, `SELECT detail->'versions'->'people'->'diff'->>'staged_from', detail->'versions'->'people'->'diff'->>'current_from'
 		FROM nightshift.step_runs WHERE run_id = $1 AND step = 'publish'`, third.Run.ID).Scan(&stagedFrom, &currentFrom))
 	require.Equal(t, []string{"load", "previous run"}, []string{stagedFrom, currentFrom})
+	// Four changes among three rows are many: written without the index,
+	// which is built again after.
+	var rebuilt, indexed bool
+	require.NoError(t, b.wh.QueryRow(ctx, `SELECT (detail->'versions'->'people'->'applied'->>'rebuilt_index')::bool, to_regclass('reporting.people_versions_key') IS NOT NULL
+		FROM nightshift.step_runs WHERE run_id = $1 AND step = 'publish'`, third.Run.ID).Scan(&rebuilt, &indexed))
+	require.True(t, rebuilt)
+	require.True(t, indexed)
 	vs = readVersions(t, b)
 	require.Len(t, vs, 3+2+1+1, "one version more for 1, 2 and 4, a tombstone for 3")
 

@@ -73,11 +73,14 @@ func createIndexes(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Con
 	versions := quote(schema, Table(c.Entity))
 	keys := keyList(c, "")
 	_, err := tx.Exec(ctx, strings.Join([]string{
-		fmt.Sprintf("CREATE INDEX %s ON %s (%s, valid_from)", quote(Table(c.Entity)+"_key"), versions, keys),
+		fmt.Sprintf("CREATE INDEX %s ON %s (%s, valid_from)", quote(keyIndex(c)), versions, keys),
 		"ANALYZE " + versions,
 	}, ";\n"))
 	return err
 }
+
+// keyIndex names the index of a versions table.
+func keyIndex(c *schemas.Contract) string { return Table(c.Entity) + "_key" }
 
 // asOfSQL (re)creates <entity>_at(at): the rows as they were at a moment.
 func asOfSQL(schema string, c *schemas.Contract) []string {
