@@ -64,8 +64,8 @@ func createTableSQL(schema string, c *schemas.Contract) []string {
 const fillFactor = 90
 
 // createIndexes indexes a versions table: each key's versions in order,
-// which finds a key's current version (the last) for Apply and pairs
-// versions for the field updates. No index may cover valid_to or
+// by which Apply finds the current version of a few changed keys and the
+// field updates pair versions. No index may cover valid_to or
 // closed_by_run_id: closing a version would then have to write into it
 // (a partial index on the current versions did: a third of the cost of
 // writing a few changes among many rows).
@@ -73,14 +73,11 @@ func createIndexes(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Con
 	versions := quote(schema, Table(c.Entity))
 	keys := keyList(c, "")
 	_, err := tx.Exec(ctx, strings.Join([]string{
-		fmt.Sprintf("CREATE INDEX %s ON %s (%s, valid_from)", quote(keyIndex(c)), versions, keys),
+		fmt.Sprintf("CREATE INDEX %s ON %s (%s, valid_from)", quote(Table(c.Entity)+"_key"), versions, keys),
 		"ANALYZE " + versions,
 	}, ";\n"))
 	return err
 }
-
-// keyIndex names the index of a versions table.
-func keyIndex(c *schemas.Contract) string { return Table(c.Entity) + "_key" }
 
 // asOfSQL (re)creates <entity>_at(at): the rows as they were at a moment.
 func asOfSQL(schema string, c *schemas.Contract) []string {

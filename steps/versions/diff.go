@@ -326,7 +326,9 @@ type version struct {
 // both sides at once is compared there, and only the keys out of step
 // wait in a map for their match. In the usual case that is a few keys in
 // a hundred, and the diff costs a comparison per key instead of a map's
-// insert and lookup. Any order gives the same result, only slower.
+// insert and lookup. Each side holds a key once (the staged table's
+// primary key; one current version per key, which Apply keeps); in any
+// order the result is the same, only slower.
 func diffBucket(current, staged *rowdigest.Set, i int, bufs *buffers, out io.Writer, nkeys int, d *Diff) error {
 	var err error
 	if bufs.current, err = current.Records(i, bufs.current); err != nil {

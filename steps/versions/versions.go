@@ -60,12 +60,9 @@ type Applied struct {
 	// Refreshed are versions whose digest was unknown and whose values
 	// had not changed: only their digest was written.
 	Refreshed int64 `json:"refreshed,omitempty"`
-	// ByIndex: the changes were few next to the rows, and were written
+	// ByIndex: the changes were few next to the rows, and were looked up
 	// key by key through the indexes (see byIndex).
-	ByIndex bool `json:"by_index,omitempty"`
-	// Rebuilt: the changes were many, and the index was built again after
-	// them.
-	Rebuilt bool    `json:"rebuilt_index,omitempty"`
+	ByIndex bool    `json:"by_index,omitempty"`
 	Seconds float64 `json:"seconds"`
 }
 
@@ -91,27 +88,24 @@ func Apply(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 			return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
 		}
 	}
-	// Many changes go faster into a table without its index, which is
-	// then built again in one sort: inserted one by one, in no order, they
-	// would write every page of the index again after each checkpoint (at
-	// 3M declarations all changed, 23 GB of WAL).
-	rebuild := !created && !d.First && !few && d.changes() > 0
-	if rebuild {
-		if _, err := tx.Exec(ctx, "DROP INDEX IF EXISTS "+quote(schema, keyIndex(c))); err != nil {
-			return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
-		}
+	// A diff that found no versions table, when there is one now, was made
+	// before another run's publish created it: writing every row as new
+	// would open a second current version of each. The publish is retried,
+	// and its diff then reads the versions.
+	if d.First && !created {
+		return a, fmt.Errorf("versions of %s: another run created them after this run's diff", c.Entity)
 	}
-	a, err = write(ctx, tx, schema, c, runID, at, created || d.First, d.Unknown > 0)
+	a, err = write(ctx, tx, schema, c, runID, at, created, d.Unknown > 0)
 	if err != nil {
 		return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
-	a.ByIndex, a.Rebuilt = few, rebuild
+	a.ByIndex = few
 	if few {
 		if err := byIndex(ctx, tx, false); err != nil {
 			return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
 		}
 	}
-	if created || rebuild {
+	if created {
 		if err := createIndexes(ctx, tx, schema, c); err != nil {
 			return a, fmt.Errorf("versions of %s: %w", c.Entity, err)
 		}
@@ -226,7 +220,9 @@ func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 	// a tombstone carrying the last values. Each key is found once in the
 	// new table and once in the versions (at 1 % of a table changed, the
 	// lookups are most of the cost), and the new row and the current
-	// version's ctid kept. A key whose row is in the changes but not in the
+	// version's ctid kept, in key order: the new versions then go into the
+	// index leaf after leaf, each written once, however many they are. A
+	// key whose row is in the changes but not in the
 	// table was withheld from it (its row is quarantined elsewhere): it
 	// says nothing new, and its version stays open. So does a key that
 	// looks deleted because this run quarantined its row.
@@ -239,7 +235,8 @@ func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 		LEFT JOIN %[7]s v ON %[8]s AND v.valid_to IS NULL
 		WHERE (c.change <> 'deleted' AND s.%[9]s IS NOT NULL)
 		   OR (c.change = 'deleted' AND v.%[9]s IS NOT NULL AND NOT v.is_deleted
-		       AND NOT EXISTS (SELECT 1 FROM nightshift.quarantine q WHERE q.run_id = $2 AND q.entity = $3 AND q.key = %[10]s))`,
+		       AND NOT EXISTS (SELECT 1 FROM nightshift.quarantine q WHERE q.run_id = $2 AND q.entity = $3 AND q.key = %[10]s))
+		ORDER BY %[1]s`,
 		keyList(c, "c"), from, source, changes, table, on("s", "c"), versions, on("v", "c"), quote(c.PrimaryKey[0]), quarantineKey(c, "c")),
 		at, runID, c.Entity); err != nil {
 		return a, err
