@@ -146,13 +146,23 @@ func (d Diff) changes() int64 { return d.New + d.Changed + d.Deleted + d.Unknown
 // few. The statements that follow the changes are written so that an
 // index serves each of their joins.
 func byIndex(ctx context.Context, tx pgx.Tx, on bool) error {
-	v := "off"
-	if !on {
-		v = "on"
-	}
 	// JIT too: the penalties on the disabled plans make every statement
 	// look costly enough to compile, half a second each for nothing.
-	_, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL enable_hashjoin = %s; SET LOCAL enable_mergejoin = %s; SET LOCAL enable_seqscan = %s; SET LOCAL jit = %s", v, v, v, v))
+	return planner(ctx, tx, !on, "enable_hashjoin", "enable_mergejoin", "enable_seqscan", "jit")
+}
+
+// planner allows or rules out, for the rest of the transaction, what the
+// settings name.
+func planner(ctx context.Context, tx pgx.Tx, allow bool, settings ...string) error {
+	v := "off"
+	if allow {
+		v = "on"
+	}
+	stmts := make([]string, len(settings))
+	for i, name := range settings {
+		stmts[i] = "SET LOCAL " + name + " = " + v
+	}
+	_, err := tx.Exec(ctx, strings.Join(stmts, "; "))
 	return err
 }
 
@@ -248,7 +258,10 @@ func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 	// (at 3M declarations all changed, 14 GB of WAL), so it is ruled out
 	// here. The sub-statements share one snapshot: the tombstones read the
 	// versions as they were before this statement closed them.
-	if _, err := tx.Exec(ctx, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"); err != nil {
+	// JIT as byIndex says: the penalties would make it compile the
+	// statement of a few changes in a small table.
+	writeSettings := []string{"enable_hashjoin", "enable_mergejoin", "jit"}
+	if err := planner(ctx, tx, false, writeSettings...); err != nil {
 		return a, err
 	}
 	err := tx.QueryRow(ctx, fmt.Sprintf(`WITH closed AS (
@@ -273,8 +286,7 @@ func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 		return a, err
 	}
 	// As byIndex leaves them for what follows in the transaction.
-	_, err = tx.Exec(ctx, "SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on")
-	return a, err
+	return a, planner(ctx, tx, true, writeSettings...)
 }
 
 // validFrom is the SQL of a new version's valid_from and of its source,
@@ -326,12 +338,13 @@ func quarantineKey(c *schemas.Contract, alias string) string {
 // run's rows go in faster before).
 func ensure(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) (bool, error) {
 	versions := quote(schema, Table(c.Entity))
-	rows, err := tx.Query(ctx, `SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`, versions)
-	if err != nil {
-		return false, err
-	}
-	have, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
+	// One round trip: the table's columns, and whether it still has the
+	// layout of before closing a version became a heap-only update.
+	current := quote(schema, Table(c.Entity)+"_current")
+	var have []string
+	var old bool
+	if err := tx.QueryRow(ctx, `SELECT array(SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped),
+		to_regclass($2) IS NOT NULL`, versions, current).Scan(&have, &old); err != nil {
 		return false, err
 	}
 	created := len(have) == 0
@@ -339,8 +352,12 @@ func ensure(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) 
 	if created {
 		stmts = append(stmts, createTableSQL(schema, c)...)
 	} else {
-		if err := upgrade(ctx, tx, schema, c); err != nil {
-			return false, err
+		if old {
+			// The partial index on the current versions goes; the pages
+			// written from now on keep room.
+			if _, err := tx.Exec(ctx, fmt.Sprintf("DROP INDEX %s; ALTER TABLE %s SET (fillfactor = %d)", current, versions, fillFactor)); err != nil {
+				return false, err
+			}
 		}
 		for _, col := range c.Fields() {
 			if !slices.Contains(have, col.Name) {
@@ -364,20 +381,6 @@ func ensure(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) 
 		return false, err
 	}
 	return created, nil
-}
-
-// upgrade brings a versions table made before closing a version became a
-// heap-only update to the layout createTableSQL and createIndexes make
-// now: without the partial index on the current versions, with room in
-// its pages (for the pages written from now on).
-func upgrade(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) error {
-	current := quote(schema, Table(c.Entity)+"_current")
-	var old bool
-	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", current).Scan(&old); err != nil || !old {
-		return err
-	}
-	_, err := tx.Exec(ctx, fmt.Sprintf("DROP INDEX %s; ALTER TABLE %s SET (fillfactor = %d)", current, quote(schema, Table(c.Entity)), fillFactor))
-	return err
 }
 
 // columnList lists the contract's columns, qualified by alias when given.
