@@ -197,7 +197,8 @@ func TestVersionsFollowEveryChangeAndOnlyChanges(t *testing.T) {
 	// gets its digest; one that did change gets a new version.
 	// (As after a backfill, which records no digests of its own: the next
 	// diff reads the versions.)
-	_, err = b.wh.Exec(ctx, `UPDATE reporting.people_versions SET row_digest = NULL WHERE valid_to IS NULL AND id IN (1, 2);
+	_, err = b.wh.Exec(ctx, `UPDATE reporting.people_version_log l SET row_digest = NULL
+			WHERE id IN (1, 2) AND valid_from = (SELECT max(valid_from) FROM reporting.people_version_log m WHERE m.id = l.id);
 		UPDATE nightshift.versions_applied SET digests = NULL`)
 	require.NoError(t, err)
 	_, err = b.src.Exec(ctx, `UPDATE people SET status = 'awarded' WHERE id = 2`)
@@ -223,11 +224,23 @@ func TestFewChangesAmongManyRowsAreVersionedByIndex(t *testing.T) {
 	ctx := context.Background()
 	b, run := newPeople(t, `INSERT INTO people SELECT i, 'P' || i, 'draft', '2026-01-01 10:00'::timestamp + i * interval '1 minute' FROM generate_series(1, 3000) i;`)
 	var err error
-	run()
-	// The versions table as it was made before closing a version became
-	// a heap-only update: the run brings it to today's layout.
-	_, err = b.wh.Exec(ctx, `CREATE UNIQUE INDEX people_versions_current ON reporting.people_versions (id) WHERE valid_to IS NULL;
-		ALTER TABLE reporting.people_versions RESET (fillfactor)`)
+	first := run()
+	// The versions as the releases before the log kept them: a table
+	// whose valid_to and closed_by_run_id were written when a version
+	// closed, with a partial index on the current versions and a field
+	// updates view that reads valid_to. Key 10 has a version closed then.
+	// The run brings it to today's layout.
+	_, err = b.wh.Exec(ctx, `DROP VIEW reporting.people_versions, reporting.people_field_updates;
+		ALTER TABLE reporting.people_version_log RENAME TO people_versions;
+		ALTER INDEX reporting.people_version_log_key RENAME TO people_versions_key;
+		ALTER TABLE reporting.people_versions ADD COLUMN valid_to timestamptz, ADD COLUMN closed_by_run_id bigint,
+			ADD CHECK (valid_to IS NULL OR valid_to >= valid_from), SET (fillfactor = 90);
+		CREATE UNIQUE INDEX people_versions_current ON reporting.people_versions (id) WHERE valid_to IS NULL;
+		INSERT INTO reporting.people_versions (id, name, status, updated_at, valid_from, valid_to, is_deleted, run_id, closed_by_run_id, valid_from_source)
+			SELECT id, 'Before', 'draft', NULL, valid_from - interval '30 days', valid_from, false, run_id, run_id, 'snapshot'
+			FROM reporting.people_versions WHERE id = 10;
+		CREATE VIEW reporting.people_field_updates AS SELECT n.id FROM reporting.people_versions n
+			JOIN reporting.people_versions o ON o.id = n.id AND o.valid_to = n.valid_from`)
 	require.NoError(t, err)
 	_, err = b.src.Exec(ctx, `
 		UPDATE people SET status = 'submitted', updated_at = '2026-06-01 09:00' WHERE id = 1500;
@@ -270,7 +283,7 @@ func TestFewChangesAmongManyRowsAreVersionedByIndex(t *testing.T) {
 	var count, closed, tombstones int
 	require.NoError(t, b.wh.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE closed_by_run_id = $1), count(*) FILTER (WHERE is_deleted)
 		FROM reporting.people_versions`, second.Run.ID).Scan(&count, &closed, &tombstones))
-	require.Equal(t, 3000+2+1+1, count, "a new version for 1500, 2999 and 3001, a tombstone for 7")
+	require.Equal(t, 3000+1+2+1+1, count, "key 10's old version; a new version for 1500, 2999 and 3001, a tombstone for 7")
 	require.Equal(t, 3, closed, "1500, 2999 and 7 closed by the second run")
 	require.Equal(t, 1, tombstones)
 	var from time.Time
@@ -279,24 +292,38 @@ func TestFewChangesAmongManyRowsAreVersionedByIndex(t *testing.T) {
 	require.Equal(t, time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC), from.UTC())
 	require.Equal(t, "updated_at", source1500)
 
-	// Closing a version wrote into its own page and into no index: no
-	// index covers valid_to, and the table keeps room in its pages.
-	var indexes []string
-	var options []string
-	require.NoError(t, b.wh.QueryRow(ctx, `SELECT array(SELECT indexdef FROM pg_indexes WHERE schemaname = 'reporting' AND tablename = 'people_versions' ORDER BY 1),
-		coalesce((SELECT reloptions FROM pg_class WHERE oid = 'reporting.people_versions'::regclass), '{}')`).Scan(&indexes, &options))
-	require.Equal(t, []string{"CREATE INDEX people_versions_key ON reporting.people_versions USING btree (id, valid_from)"}, indexes)
-	require.Equal(t, []string{"fillfactor=90"}, options)
+	// The old table is now the log, and the view derives what it stored:
+	// key 10's version closed then still ends where the next begins.
+	var to10 time.Time
+	var closedBy10 int64
+	require.NoError(t, b.wh.QueryRow(ctx, `SELECT valid_to, closed_by_run_id FROM reporting.people_versions WHERE id = 10 AND name = 'Before'`).Scan(&to10, &closedBy10))
+	var from10 time.Time
+	require.NoError(t, b.wh.QueryRow(ctx, `SELECT valid_from FROM reporting.people_versions WHERE id = 10 AND name = 'P10'`).Scan(&from10))
+	require.Equal(t, from10, to10)
+	require.Equal(t, first.Run.ID, closedBy10)
+	var kind string
+	var indexes, options, logColumns []string
+	require.NoError(t, b.wh.QueryRow(ctx, `SELECT (SELECT relkind::text FROM pg_class WHERE oid = 'reporting.people_versions'::regclass),
+		array(SELECT indexdef FROM pg_indexes WHERE schemaname = 'reporting' AND tablename IN ('people_versions', 'people_version_log') ORDER BY 1),
+		coalesce((SELECT reloptions FROM pg_class WHERE oid = 'reporting.people_version_log'::regclass), '{}'),
+		array(SELECT attname::text FROM pg_attribute WHERE attrelid = 'reporting.people_version_log'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum)`).
+		Scan(&kind, &indexes, &options, &logColumns))
+	require.Equal(t, "v", kind)
+	require.Equal(t, []string{"CREATE INDEX people_version_log_key ON reporting.people_version_log USING btree (id, valid_from)"}, indexes)
+	require.Empty(t, options)
+	require.Equal(t, []string{"id", "name", "status", "updated_at", "valid_from", "is_deleted", "run_id", "valid_from_source", "row_digest"}, logColumns)
+
+	// A version superseded is left as it is: the run only added rows.
 	// A backend reports its statistics when it exits (or some seconds
 	// after it idles): the pool's connections are closed.
 	b.wh.Reset()
-	var updated, hot int64
+	var inserted, updated, deleted int64
 	require.Eventually(t, func() bool {
-		require.NoError(t, b.wh.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relid = 'reporting.people_versions'::regclass`).Scan(&updated, &hot))
-		return updated >= 3
-	}, 20*time.Second, 200*time.Millisecond, "the three closed versions counted")
-	require.Equal(t, int64(3), updated)
-	require.Equal(t, int64(3), hot, "every close a heap-only update")
+		require.NoError(t, b.wh.QueryRow(ctx, `SELECT n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables WHERE relid = 'reporting.people_version_log'::regclass`).
+			Scan(&inserted, &updated, &deleted))
+		return inserted >= 3000+1+4
+	}, 20*time.Second, 200*time.Millisecond, "the versions written counted")
+	require.Equal(t, []int64{3000 + 1 + 4, 0, 0}, []int64{inserted, updated, deleted}, "3,000 first versions, key 10's old one, 3 new versions and a tombstone")
 
 	// A diff made before another run's publish created the versions says
 	// every row is new: writing them would open a second current version

@@ -71,10 +71,11 @@ func asOfFunction(schema string, c *schemas.Contract) string {
 // snapshot. It returns that time.
 func checkAsOf(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, at time.Time) (time.Time, error) {
 	rel := versionsRelation(schema, c)
-	var exists, fn bool
+	var exists, fn, logged bool
 	err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
-		EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $2 AND p.proname = $3)`,
-		rel, schema, versions.AsOf(c.Entity)).Scan(&exists, &fn)
+		EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $2 AND p.proname = $3),
+		to_regclass($4) IS NOT NULL`,
+		rel, schema, versions.AsOf(c.Entity), pgx.Identifier{schema, versions.Log(c.Entity)}.Sanitize()).Scan(&exists, &fn, &logged)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("look for %s: %w", rel, err)
 	}
@@ -84,17 +85,22 @@ func checkAsOf(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contrac
 	if !fn {
 		return time.Time{}, &NoVersionsError{Entity: c.Entity, Relation: asOfFunction(schema, c) + "(timestamptz)"}
 	}
+	// The view's valid_to is of no use here: read what it reads.
+	stored := rel
+	if logged {
+		stored = pgx.Identifier{schema, versions.Log(c.Entity)}.Sanitize()
+	}
 	var now time.Time
 	var firstRun *int64
 	var first *time.Time
 	// The first run's snapshot (a backfill records none: then when it
 	// published, which is later, so the check errs on the safe side).
-	err = tx.QueryRow(ctx, `WITH f AS (SELECT min(run_id) AS run_id FROM `+rel+`)
+	err = tx.QueryRow(ctx, `WITH f AS (SELECT min(run_id) AS run_id FROM `+stored+`)
 		SELECT now(), f.run_id, coalesce(
 			(SELECT max((s.detail->>'snapshot_at')::timestamptz) FROM nightshift.step_runs s
 			 WHERE s.run_id = f.run_id AND s.entity = $1 AND s.step = 'extract' AND s.status = 'succeeded'),
 			(SELECT r.published_at FROM nightshift.runs r WHERE r.id = f.run_id),
-			(SELECT min(valid_from) FROM `+rel+`))
+			(SELECT min(valid_from) FROM `+stored+`))
 		FROM f`, c.Entity).Scan(&now, &firstRun, &first)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("read %s: %w", rel, err)

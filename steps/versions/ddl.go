@@ -11,16 +11,21 @@ import (
 	"github.com/dfe-nightshift/nightshift/schemas"
 )
 
-// meta are the columns a versions table adds to the contract's, with what
-// an analyst is told of each.
-var meta = []struct{ name, typ, comment string }{
+// stored are the columns the versions log adds to the contract's, with
+// what an analyst is told of each.
+var stored = []struct{ name, typ, comment string }{
 	{"valid_from", "timestamptz NOT NULL", "When this version began: the time valid_from_source names."},
-	{"valid_to", "timestamptz", "When the next version began (the row changed, or was gone from the source); NULL for the current version."},
 	{"is_deleted", "boolean NOT NULL", "True for a tombstone: the row was gone from the source from valid_from; it carries the values of the version before."},
 	{"run_id", "bigint NOT NULL", "The nightshift run that opened this version (nightshift.runs.id)."},
-	{"closed_by_run_id", "bigint", "The run that closed it."},
 	{"valid_from_source", "text NOT NULL", "Where valid_from comes from: updated_at (the row's own, set by the service on every save) or snapshot (the run's snapshot of the source: the change happened between the previous run's snapshot and this one)."},
 	{"row_digest", "bigint", "nightshift's digest of the row's values, by which a run tells a changed row from an unchanged one."},
+}
+
+// derived are the columns the versions view adds from each key's next
+// version, in the view's order among stored (after the column named).
+var derived = []struct{ name, after, expr, comment string }{
+	{"valid_to", "valid_from", "lead(valid_from) OVER key_versions", "When the next version began (the row changed, or was gone from the source); NULL for the current version."},
+	{"closed_by_run_id", "run_id", "lead(run_id) OVER key_versions", "The run that closed it."},
 }
 
 func columnComment(col schemas.Column) string {
@@ -30,53 +35,107 @@ func columnComment(col schemas.Column) string {
 	return col.Description
 }
 
-// createTableSQL creates the versions table: the contract's columns, all
+// createLogSQL creates the versions log: the contract's columns, all
 // nullable (a column the contract gained later is NULL in older
-// versions), and meta.
-func createTableSQL(schema string, c *schemas.Contract) []string {
-	versions := quote(schema, Table(c.Entity))
+// versions), and stored. Versions are only ever added to it: a run writes
+// its new versions at the end of the table and into the key index, and
+// never goes back to the page of the version it supersedes. At 1 % of
+// 3M rows changed, closing each superseded version where it lay (a
+// valid_to column) was two thirds of the cost of versioning: a random
+// page read and written, and logged whole after each checkpoint, per
+// changed key.
+func createLogSQL(schema string, c *schemas.Contract) []string {
+	log := quote(schema, Log(c.Entity))
 	var cols []string
 	for _, col := range c.Fields() {
 		cols = append(cols, quote(col.Name)+" "+col.WarehouseType())
 	}
-	for _, m := range meta {
+	for _, m := range stored {
 		cols = append(cols, m.name+" "+m.typ)
 	}
-	cols = append(cols, "CHECK (valid_to IS NULL OR valid_to >= valid_from)")
-	stmts := []string{
-		fmt.Sprintf("CREATE TABLE %s (%s) WITH (fillfactor = %d)", versions, strings.Join(cols, ", "), fillFactor),
-		fmt.Sprintf("COMMENT ON TABLE %s IS %s", versions, literal("Every version of every row of "+c.Entity+
-			" that nightshift runs observed, valid from valid_from until valid_to (NULL: current). As of a moment: "+
-			AsOf(c.Entity)+"(timestamptz). Column by column: "+FieldUpdates(c.Entity)+".")),
+	return []string{
+		fmt.Sprintf("CREATE TABLE %s (%s)", log, strings.Join(cols, ", ")),
+		fmt.Sprintf("COMMENT ON TABLE %s IS %s", log, literal("The versions of "+c.Entity+" as nightshift stores them, each from valid_from until the next of its key: query "+
+			Table(c.Entity)+", which says until when.")),
 	}
-	for _, col := range c.Fields() {
-		stmts = append(stmts, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", versions, quote(col.Name), literal(columnComment(col))))
-	}
-	for _, m := range meta {
-		stmts = append(stmts, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", versions, m.name, literal(m.comment)))
-	}
-	return stmts
 }
 
-// fillFactor leaves a tenth of each page of versions free, so that closing
-// a version (setting its valid_to) writes the new tuple into the same
-// page: a heap-only update, which touches no index.
-const fillFactor = 90
-
-// createIndexes indexes a versions table: each key's versions in order,
-// by which Apply finds the current version of a few changed keys and the
-// field updates pair versions. No index may cover valid_to or
-// closed_by_run_id: closing a version would then have to write into it
-// (a partial index on the current versions did: a third of the cost of
-// writing a few changes among many rows).
+// createIndexes indexes a versions log: each key's versions in order, by
+// which Apply finds a changed key's latest version, and the versions view
+// pairs each version with the next without sorting.
 func createIndexes(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) error {
-	versions := quote(schema, Table(c.Entity))
-	keys := keyList(c, "")
+	log := quote(schema, Log(c.Entity))
 	_, err := tx.Exec(ctx, strings.Join([]string{
-		fmt.Sprintf("CREATE INDEX %s ON %s (%s, valid_from)", quote(Table(c.Entity)+"_key"), versions, keys),
-		"ANALYZE " + versions,
+		fmt.Sprintf("CREATE INDEX %s ON %s (%s, valid_from)", quote(Log(c.Entity)+"_key"), log, keyList(c, "")),
+		"ANALYZE " + log,
 	}, ";\n"))
 	return err
+}
+
+// viewSQL (re)creates <entity>_versions, what analysts query: the log's
+// columns (logColumns, in the log's order) with each version's valid_to
+// and closed_by_run_id, those of the next version of its key. A filter on
+// the key reaches the log's index (the window is per key); one on
+// valid_to reads the log whole, in key order. A column the contract gains
+// comes last, as in the log, so that the view is replaced in place and
+// what analysts built on it stays.
+func viewSQL(schema string, c *schemas.Contract, logColumns []string) []string {
+	view := quote(schema, Table(c.Entity))
+	var cols, comments []string
+	comment := func(name, text string) {
+		comments = append(comments, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", view, quote(name), literal(text)))
+	}
+	for _, name := range logColumns {
+		cols = append(cols, quote(name))
+		if col, ok := c.Column(name); ok {
+			comment(name, columnComment(col))
+		}
+		for _, m := range stored {
+			if m.name == name {
+				comment(name, m.comment)
+			}
+		}
+		for _, d := range derived {
+			if d.after == name {
+				cols = append(cols, d.expr+" AS "+d.name)
+				comment(d.name, d.comment)
+			}
+		}
+	}
+	return append([]string{
+		fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT %s FROM %s WINDOW key_versions AS (PARTITION BY %s ORDER BY valid_from)",
+			view, strings.Join(cols, ", "), quote(schema, Log(c.Entity)), keyList(c, "")),
+		fmt.Sprintf("COMMENT ON VIEW %s IS %s", view, literal("Every version of every row of "+c.Entity+
+			" that nightshift runs observed, valid from valid_from until valid_to (NULL: current). As of a moment: "+
+			AsOf(c.Entity)+"(timestamptz). Column by column: "+FieldUpdates(c.Entity)+". A filter on the key reads that row's versions only.")),
+	}, comments...)
+}
+
+// isDerived reports whether the view derives the column named.
+func isDerived(name string) bool {
+	for _, d := range derived {
+		if d.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// upgradeSQL turns the versions table of before (valid_to and
+// closed_by_run_id stored, written again when a version closed) into the
+// log: both were always the next version's valid_from and run_id, which
+// the view now gives.
+func upgradeSQL(schema string, c *schemas.Contract) []string {
+	old := quote(schema, Table(c.Entity))
+	return []string{
+		// It reads valid_to.
+		"DROP VIEW IF EXISTS " + quote(schema, FieldUpdates(c.Entity)),
+		"DROP INDEX IF EXISTS " + quote(schema, Table(c.Entity)+"_current"),
+		// The CHECK on valid_to goes with it.
+		fmt.Sprintf("ALTER TABLE %s DROP COLUMN valid_to, DROP COLUMN closed_by_run_id, RESET (fillfactor)", old),
+		fmt.Sprintf("ALTER TABLE %s RENAME TO %s", old, quote(Log(c.Entity))),
+		fmt.Sprintf("ALTER INDEX IF EXISTS %s RENAME TO %s", quote(schema, Table(c.Entity)+"_key"), quote(Log(c.Entity)+"_key")),
+	}
 }
 
 // asOfSQL (re)creates <entity>_at(at): the rows as they were at a moment.
@@ -88,17 +147,32 @@ func asOfSQL(schema string, c *schemas.Contract) []string {
 	}
 	return []string{
 		"DROP FUNCTION IF EXISTS " + fn + "(timestamptz)",
+		// The latest version of each key begun by then, unless a tombstone:
+		// the one whose valid_from..valid_to holds the moment. Keys in
+		// descending order, as the log's index read backwards gives them:
+		// no sort.
 		fmt.Sprintf(`CREATE FUNCTION %s(at timestamptz) RETURNS TABLE (%s) LANGUAGE sql STABLE AS $$
-	SELECT %s FROM %s v WHERE v.valid_from <= $1 AND (v.valid_to IS NULL OR v.valid_to > $1) AND NOT v.is_deleted
-$$`, fn, strings.Join(ret, ", "), columnList(c, "v"), quote(schema, Table(c.Entity))),
+	SELECT %s FROM (SELECT DISTINCT ON (%s) * FROM %s l WHERE l.valid_from <= $1 ORDER BY %s, l.valid_from DESC) v WHERE NOT v.is_deleted
+$$`, fn, strings.Join(ret, ", "), columnList(c, "v"), keyList(c, "l"), quote(schema, Log(c.Entity)), descending(c, "l")),
 		fmt.Sprintf("COMMENT ON FUNCTION %s(timestamptz) IS %s", fn,
 			literal("The rows of "+c.Entity+" as nightshift knew them at the given moment: SELECT * FROM "+schema+"."+AsOf(c.Entity)+"('2026-09-01').")),
 	}
 }
 
+// descending orders by the primary key, last first.
+func descending(c *schemas.Contract, alias string) string {
+	out := make([]string, len(c.PrimaryKey))
+	for i, k := range c.PrimaryKey {
+		out[i] = qualified(alias, k) + " DESC"
+	}
+	return strings.Join(out, ", ")
+}
+
 // fieldUpdatesSQL (re)creates <entity>_field_updates: one row per column
 // that changed from one version of a row to the next. A PII column shows
-// that it changed, never its values.
+// that it changed, never its values. Each version is paired with the one
+// before by a window over the key, so that a filter on the key reaches the
+// log's index.
 func fieldUpdatesSQL(schema string, c *schemas.Contract) []string {
 	view := quote(schema, FieldUpdates(c.Entity))
 	var values []string
@@ -106,7 +180,7 @@ func fieldUpdatesSQL(schema string, c *schemas.Contract) []string {
 		if slices.Contains(c.PrimaryKey, col.Name) {
 			continue
 		}
-		o, n := "o."+quote(col.Name), "n."+quote(col.Name)
+		o, n := "(p.o)."+quote(col.Name), "(p.n)."+quote(col.Name)
 		if col.PII != schemas.PIINone {
 			values = append(values, fmt.Sprintf("(%s, NULL::text, NULL::text, true, %s IS DISTINCT FROM %s)", literal(col.Name), o, n))
 			continue
@@ -114,14 +188,13 @@ func fieldUpdatesSQL(schema string, c *schemas.Contract) []string {
 		values = append(values, fmt.Sprintf("(%s, %s::text, %s::text, false, %s IS DISTINCT FROM %s)", literal(col.Name), o, n, o, n))
 	}
 	return []string{
-		"DROP VIEW IF EXISTS " + view,
-		fmt.Sprintf(`CREATE VIEW %s AS
-SELECT %s, u.column_name, u.old_value, u.new_value, u.is_pii, n.valid_from AS changed_at, n.valid_from_source AS changed_at_source, n.run_id
-FROM %s n
-JOIN %s o ON %s AND o.valid_to = n.valid_from AND NOT o.is_deleted
+		fmt.Sprintf(`CREATE OR REPLACE VIEW %s AS
+SELECT %s, u.column_name, u.old_value, u.new_value, u.is_pii, p.valid_from AS changed_at, p.valid_from_source AS changed_at_source, p.run_id
+FROM (SELECT %s, l.valid_from, l.valid_from_source, l.run_id, l.is_deleted, l AS n, lag(l) OVER (PARTITION BY %s ORDER BY l.valid_from) AS o
+      FROM %s l) p
 CROSS JOIN LATERAL (VALUES %s) AS u (column_name, old_value, new_value, is_pii, changed)
-WHERE NOT n.is_deleted AND u.changed`,
-			view, keyList(c, "n"), quote(schema, Table(c.Entity)), quote(schema, Table(c.Entity)), keyJoin(c, "o", "n"), strings.Join(values, ",\n  ")),
+WHERE NOT p.is_deleted AND (p.o).valid_from IS NOT NULL AND NOT (p.o).is_deleted AND u.changed`,
+			view, keyList(c, "p"), keyList(c, "l"), keyList(c, "l"), quote(schema, Log(c.Entity)), strings.Join(values, ",\n  ")),
 		fmt.Sprintf("COMMENT ON VIEW %s IS %s", view, literal("Each change of a column of "+c.Entity+
 			" from one version of a row to the next, when it happened (changed_at, from changed_at_source) and the run that saw it. "+
 			"A personal (PII) column shows that it changed, never its values.")),

@@ -148,8 +148,11 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, schema string, c *schemas.
 			set.Close()
 		}
 	}
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", quote(schema, Table(c.Entity))).Scan(&exists); err != nil {
+	// Until this run's publish upgrades them, versions of before are a
+	// table of their own, with no log.
+	var exists, upgraded bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL",
+		quote(schema, Table(c.Entity)), quote(schema, Log(c.Entity))).Scan(&exists, &upgraded); err != nil {
 		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}
 	if !exists {
@@ -184,8 +187,14 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, schema string, c *schemas.
 	}
 	if current == nil {
 		d.CurrentFrom = "warehouse"
-		current, err = spill(ctx, conn, filepath.Join(tmp, "current"), len(c.PrimaryKey), fmt.Sprintf("SELECT %s, row_digest FROM %s WHERE valid_to IS NULL AND NOT is_deleted AND %s",
-			keys, quote(schema, Table(c.Entity)), where), args)
+		// The latest version of each key, unless a tombstone.
+		log := quote(schema, Log(c.Entity))
+		query := fmt.Sprintf(`SELECT %s, row_digest FROM %s v WHERE NOT is_deleted AND %s
+			AND NOT EXISTS (SELECT 1 FROM %s n WHERE %s AND n.valid_from > v.valid_from)`, keys, log, where, log, keyJoin(c, "n", "v"))
+		if !upgraded {
+			query = fmt.Sprintf("SELECT %s, row_digest FROM %s WHERE valid_to IS NULL AND NOT is_deleted AND %s", keys, quote(schema, Table(c.Entity)), where)
+		}
+		current, err = spill(ctx, conn, filepath.Join(tmp, "current"), len(c.PrimaryKey), query, args)
 		if err != nil {
 			return d, fmt.Errorf("versions of %s: read current digests: %w", c.Entity, err)
 		}

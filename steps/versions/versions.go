@@ -30,8 +30,11 @@ import (
 	"github.com/dfe-nightshift/nightshift/steps/loadwarehouse"
 )
 
-// Table names the entity's versions table.
+// Table names the entity's versions: the view analysts query.
 func Table(entity string) string { return entity + "_versions" }
+
+// Log names the table the versions are stored in, and only ever added to.
+func Log(entity string) string { return entity + "_version_log" }
 
 // AsOf names the entity's as-of function.
 func AsOf(entity string) string { return entity + "_at" }
@@ -186,13 +189,14 @@ func guard(ctx context.Context, tx pgx.Tx, c *schemas.Contract, runID int64, at 
 	return nil
 }
 
-// write opens, closes and tombstones versions. all: every row of the
-// table opens a version (the entity's first versioned run); otherwise the
-// changes table says which keys to look at, some of unknown digest when
-// unknown.
+// write adds the new versions and the tombstones to the log. all: every
+// row of the table opens a version (the entity's first versioned run);
+// otherwise the changes table says which keys to look at, some of unknown
+// digest when unknown. The version each supersedes stays as it is: the
+// view closes it.
 func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, runID int64, at time.Time, all, unknown bool) (Applied, error) {
 	var a Applied
-	table, versions := quote(schema, c.Entity), quote(schema, Table(c.Entity))
+	table, log := quote(schema, c.Entity), quote(schema, Log(c.Entity))
 	cols := columnList(c, "")
 	// What the entity before in this transaction left is not this one's
 	// (the status history reads it: StatusHistory).
@@ -203,24 +207,27 @@ func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 	if all {
 		tag, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (%s, valid_from, is_deleted, run_id, valid_from_source, row_digest)
 			SELECT %s, %s, false, $2, %s, s.%s FROM %s s`,
-			versions, cols, columnList(c, "s"), from, source, quote(loadwarehouse.RowDigestColumn), table), at, runID)
+			log, cols, columnList(c, "s"), from, source, quote(loadwarehouse.RowDigestColumn), table), at, runID)
 		a.Opened = tag.RowsAffected()
 		return a, err
 	}
 	changes := quote(loadwarehouse.StagingSchema, Changes(c.Entity))
 	on := func(l, r string) string { return keyJoin(c, l, r) }
-	from, source = validFrom(c, "s", "v.valid_from")
+	// The latest version of a key, as a condition on the log aliased v.
+	latest := func(key string) string {
+		return fmt.Sprintf("v.valid_from = (SELECT max(l.valid_from) FROM %s l WHERE %s)", log, on("l", key))
+	}
 	// A version of unknown digest whose values are those staged did not
 	// change: it gets its digest, and the key leaves the changes.
 	if unknown {
 		tag, err := tx.Exec(ctx, fmt.Sprintf(`WITH same AS (
 			UPDATE %[1]s v SET row_digest = c.row_digest
 			FROM %[2]s c JOIN %[3]s s ON %[4]s
-			WHERE c.change = 'unknown' AND %[5]s AND v.valid_to IS NULL AND NOT v.is_deleted
+			WHERE c.change = 'unknown' AND %[5]s AND %[9]s AND NOT v.is_deleted
 			  AND (%[6]s) IS NOT DISTINCT FROM (%[7]s)
 			RETURNING %[8]s)
 		DELETE FROM %[2]s c USING same v WHERE %[5]s`,
-			versions, changes, table, on("s", "c"), on("v", "c"), columnList(c, "v"), columnList(c, "s"), keyList(c, "v")))
+			log, changes, table, on("s", "c"), on("v", "c"), columnList(c, "v"), columnList(c, "s"), keyList(c, "v"), latest("c")))
 		if err != nil {
 			return a, err
 		}
@@ -228,48 +235,37 @@ func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 	}
 	// What each changed key becomes: a new version from the staged row, or
 	// a tombstone carrying the last values. Each key is found once in the
-	// new table and once in the versions (at 1 % of a table changed, the
-	// lookups are most of the cost), and the new row and the current
-	// version's ctid kept, in key order: the new versions then go into the
-	// index leaf after leaf, each written once, however many they are. A
-	// key whose row is in the changes but not in the
-	// table was withheld from it (its row is quarantined elsewhere): it
-	// says nothing new, and its version stays open. So does a key that
+	// new table and once in the log's index, for its latest valid_from
+	// (the index holds it: no page of the log is read when its pages are
+	// all visible); a deleted key's latest version is found in the log
+	// itself, for its values. The new row is kept, in key order: the new
+	// versions then go into the index leaf after leaf, each written once,
+	// however many they are. A key whose row is in the changes but not in
+	// the table was withheld from it (its row is quarantined elsewhere): it
+	// says nothing new, and its version stays current. So does a key that
 	// looks deleted because this run quarantined its row.
+	from, source = validFrom(c, "s", "p.previous")
 	if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TEMP TABLE nightshift_version_changes ON COMMIT DROP AS
-		SELECT %[1]s, c.change, c.row_digest, s AS new_row, v.ctid AS current_version,
+		SELECT %[1]s, c.change, c.row_digest, s AS new_row, p.previous, d.deleted_version,
 		       CASE WHEN c.change = 'deleted' THEN $1::timestamptz ELSE %[2]s END AS valid_from,
 		       CASE WHEN c.change = 'deleted' THEN 'snapshot' ELSE %[3]s END AS valid_from_source
 		FROM %[4]s c
 		LEFT JOIN %[5]s s ON %[6]s
-		LEFT JOIN %[7]s v ON %[8]s AND v.valid_to IS NULL
-		WHERE (c.change <> 'deleted' AND s.%[9]s IS NOT NULL)
-		   OR (c.change = 'deleted' AND v.%[9]s IS NOT NULL AND NOT v.is_deleted
-		       AND NOT EXISTS (SELECT 1 FROM nightshift.quarantine q WHERE q.run_id = $2 AND q.entity = $3 AND q.key = %[10]s))
+		CROSS JOIN LATERAL (SELECT max(l.valid_from) AS previous FROM %[7]s l WHERE %[8]s) p
+		-- A subquery under CASE, so that only deleted keys read the log.
+		CROSS JOIN LATERAL (SELECT CASE WHEN c.change = 'deleted' THEN
+			(SELECT v.ctid FROM %[7]s v WHERE %[9]s AND v.valid_from = p.previous AND NOT v.is_deleted) END AS deleted_version) d
+		WHERE (c.change <> 'deleted' AND s.%[10]s IS NOT NULL)
+		   OR (c.change = 'deleted' AND d.deleted_version IS NOT NULL
+		       AND NOT EXISTS (SELECT 1 FROM nightshift.quarantine q WHERE q.run_id = $2 AND q.entity = $3 AND q.key = %[11]s))
 		ORDER BY %[1]s`,
-		keyList(c, "c"), from, source, changes, table, on("s", "c"), versions, on("v", "c"), quote(c.PrimaryKey[0]), quarantineKey(c, "c")),
+		keyList(c, "c"), from, source, changes, table, on("s", "c"), log, on("l", "c"), on("v", "c"), quote(c.PrimaryKey[0]), quarantineKey(c, "c")),
 		at, runID, c.Entity); err != nil {
 		return a, err
 	}
-	// Then one statement writes them, reaching each current version again
-	// by its ctid, in the order of their pages: each page is written once,
-	// whatever the number of changes. A hash join would visit them in the
-	// order of its hash, writing every page again after each checkpoint
-	// (at 3M declarations all changed, 14 GB of WAL), so it is ruled out
-	// here. The sub-statements share one snapshot: the tombstones read the
-	// versions as they were before this statement closed them.
-	// JIT as byIndex says: the penalties would make it compile the
-	// statement of a few changes in a small table.
-	writeSettings := []string{"enable_hashjoin", "enable_mergejoin", "jit"}
-	if err := planner(ctx, tx, false, writeSettings...); err != nil {
-		return a, err
-	}
-	err := tx.QueryRow(ctx, fmt.Sprintf(`WITH closed AS (
-			UPDATE %[1]s v SET valid_to = n.valid_from, closed_by_run_id = $1
-			FROM (SELECT current_version, valid_from FROM nightshift_version_changes WHERE current_version IS NOT NULL ORDER BY current_version) n
-			WHERE v.ctid = n.current_version
-			RETURNING 1),
-		opened AS (
+	// Then one statement appends them. The sub-statements share one
+	// snapshot: the tombstones read the versions as they were before.
+	err := tx.QueryRow(ctx, fmt.Sprintf(`WITH opened AS (
 			INSERT INTO %[1]s (%[2]s, valid_from, is_deleted, run_id, valid_from_source, row_digest)
 			SELECT %[3]s, n.valid_from, false, $1, n.valid_from_source, n.row_digest
 			FROM nightshift_version_changes n WHERE n.change <> 'deleted'
@@ -277,16 +273,12 @@ func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 		tombstones AS (
 			INSERT INTO %[1]s (%[2]s, valid_from, is_deleted, run_id, valid_from_source, row_digest)
 			SELECT %[4]s, n.valid_from, true, $1, n.valid_from_source, v.row_digest
-			FROM nightshift_version_changes n JOIN %[1]s v ON v.ctid = n.current_version WHERE n.change = 'deleted'
+			FROM nightshift_version_changes n JOIN %[1]s v ON v.ctid = n.deleted_version WHERE n.change = 'deleted'
 			RETURNING 1)
-		SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM opened), (SELECT count(*) FROM tombstones)`,
-		versions, cols, columnList(c, "(n.new_row)"), columnList(c, "v")),
+		SELECT (SELECT count(*) FROM nightshift_version_changes WHERE previous IS NOT NULL), (SELECT count(*) FROM opened), (SELECT count(*) FROM tombstones)`,
+		log, cols, columnList(c, "(n.new_row)"), columnList(c, "v")),
 		runID).Scan(&a.Closed, &a.Opened, &a.Deleted)
-	if err != nil {
-		return a, err
-	}
-	// As byIndex leaves them for what follows in the transaction.
-	return a, planner(ctx, tx, true, writeSettings...)
+	return a, err
 }
 
 // validFrom is the SQL of a new version's valid_from and of its source,
@@ -332,46 +324,51 @@ func quarantineKey(c *schemas.Contract, alias string) string {
 	return "concat_ws('/', " + strings.Join(parts, ", ") + ")"
 }
 
-// ensure creates the versions table, its as-of function and its field
-// updates view, or adds the contract's new columns to them. It reports
-// whether it created the table (which then has no index yet: the first
-// run's rows go in faster before).
+// ensure creates the versions log, its view, as-of function and field
+// updates view, or upgrades a versions table of before to them, or adds
+// the contract's new columns to them. It reports whether it created the
+// log (which then has no index yet: the first run's rows go in faster
+// before).
 func ensure(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) (bool, error) {
-	versions := quote(schema, Table(c.Entity))
-	// One round trip: the table's columns, and whether it still has the
-	// layout of before closing a version became a heap-only update.
-	current := quote(schema, Table(c.Entity)+"_current")
+	// One round trip: the log's columns, in order, and whether the
+	// versions are still a table of before.
 	var have []string
 	var old bool
-	if err := tx.QueryRow(ctx, `SELECT array(SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped),
-		to_regclass($2) IS NOT NULL`, versions, current).Scan(&have, &old); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT array(SELECT attname::text FROM pg_attribute
+			WHERE attrelid = coalesce(to_regclass($1), to_regclass($2)) AND attnum > 0 AND NOT attisdropped ORDER BY attnum),
+		coalesce((SELECT relkind = 'r' FROM pg_class WHERE oid = to_regclass($2)), false)`,
+		quote(schema, Log(c.Entity)), quote(schema, Table(c.Entity))).Scan(&have, &old); err != nil {
 		return false, err
 	}
 	created := len(have) == 0
 	var stmts []string
-	if created {
-		stmts = append(stmts, createTableSQL(schema, c)...)
-	} else {
-		if old {
-			// The partial index on the current versions goes; the pages
-			// written from now on keep room.
-			if _, err := tx.Exec(ctx, fmt.Sprintf("DROP INDEX %s; ALTER TABLE %s SET (fillfactor = %d)", current, versions, fillFactor)); err != nil {
-				return false, err
-			}
-		}
+	switch {
+	case created:
+		stmts = createLogSQL(schema, c)
 		for _, col := range c.Fields() {
-			if !slices.Contains(have, col.Name) {
-				stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", versions, quote(col.Name), col.WarehouseType()),
-					fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", versions, quote(col.Name), literal(columnComment(col))))
-			}
+			have = append(have, col.Name)
+		}
+		for _, m := range stored {
+			have = append(have, m.name)
+		}
+	case old:
+		stmts = upgradeSQL(schema, c)
+		have = slices.DeleteFunc(have, isDerived)
+	}
+	log := quote(schema, Log(c.Entity))
+	for _, col := range c.Fields() {
+		if !slices.Contains(have, col.Name) {
+			have = append(have, col.Name)
+			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", log, quote(col.Name), col.WarehouseType()))
 		}
 	}
 	if len(stmts) == 0 {
 		return false, nil
 	}
-	// The function's result type and the view's columns change with the
-	// table's: they are made again only when it does, so that nothing an
-	// analyst built on them is disturbed by a run that changed nothing.
+	// The view, the function's result type and the field updates change
+	// with the log: they are made again only when it does, so that nothing
+	// an analyst built on them is disturbed by a run that changed nothing.
+	stmts = append(stmts, viewSQL(schema, c, have)...)
 	stmts = append(stmts, asOfSQL(schema, c)...)
 	stmts = append(stmts, fieldUpdatesSQL(schema, c)...)
 	// One round trip: an entity's DDL is dozens of statements (a comment
