@@ -97,6 +97,15 @@ func TestVersionsFollowEveryChangeAndOnlyChanges(t *testing.T) {
 	// The same snapshot again adds nothing.
 	run()
 	require.Equal(t, vs, readVersions(t, b))
+	// Nor after what analysts query of the log was dropped: it is made
+	// again, with nothing lost.
+	_, err = b.wh.Exec(ctx, `DROP VIEW reporting.people_versions, reporting.people_field_updates; DROP FUNCTION reporting.people_at(timestamptz)`)
+	require.NoError(t, err)
+	run()
+	require.Equal(t, vs, readVersions(t, b))
+	var remade bool
+	require.NoError(t, b.wh.QueryRow(ctx, `SELECT to_regclass('reporting.people_field_updates') IS NOT NULL AND to_regprocedure('reporting.people_at(timestamptz)') IS NOT NULL`).Scan(&remade))
+	require.True(t, remade)
 
 	// 1: renamed and re-statused, updated_at moved; 2: status changed
 	// behind Rails' back (updated_at untouched); 3: deleted; 4: new.
@@ -241,6 +250,18 @@ func TestFewChangesAmongManyRowsAreVersionedByIndex(t *testing.T) {
 			FROM reporting.people_versions WHERE id = 10;
 		CREATE VIEW reporting.people_field_updates AS SELECT n.id FROM reporting.people_versions n
 			JOIN reporting.people_versions o ON o.id = n.id AND o.valid_to = n.valid_from`)
+	require.NoError(t, err)
+	// A view an analyst made on the table would break with it: the run
+	// refuses, naming it, and changes nothing until it is dropped.
+	_, err = b.wh.Exec(ctx, `CREATE VIEW reporting.analysts_open AS SELECT id FROM reporting.people_versions WHERE valid_to IS NULL`)
+	require.NoError(t, err)
+	refused := b.run(t, &people)
+	require.Equal(t, pipeline.StatusFailed, refused.Status)
+	require.ErrorContains(t, refused.Err, `reporting.analysts_open read it: drop them, run again`)
+	var stillTable bool
+	require.NoError(t, b.wh.QueryRow(ctx, `SELECT relkind = 'r' FROM pg_class WHERE oid = 'reporting.people_versions'::regclass`).Scan(&stillTable))
+	require.True(t, stillTable)
+	_, err = b.wh.Exec(ctx, `DROP VIEW reporting.analysts_open`)
 	require.NoError(t, err)
 	_, err = b.src.Exec(ctx, `
 		UPDATE people SET status = 'submitted', updated_at = '2026-06-01 09:00' WHERE id = 1500;

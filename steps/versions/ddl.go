@@ -53,22 +53,24 @@ func createLogSQL(schema string, c *schemas.Contract) []string {
 	for _, m := range stored {
 		cols = append(cols, m.name+" "+m.typ)
 	}
-	return []string{
-		fmt.Sprintf("CREATE TABLE %s (%s)", log, strings.Join(cols, ", ")),
-		fmt.Sprintf("COMMENT ON TABLE %s IS %s", log, literal("The versions of "+c.Entity+" as nightshift stores them, each from valid_from until the next of its key: query "+
-			Table(c.Entity)+", which says until when.")),
-	}
+	return []string{fmt.Sprintf("CREATE TABLE %s (%s)", log, strings.Join(cols, ", ")), logCommentSQL(schema, c)}
 }
 
-// createIndexes indexes a versions log: each key's versions in order, by
-// which Apply finds a changed key's latest version, and the versions view
-// pairs each version with the next without sorting.
+func logCommentSQL(schema string, c *schemas.Contract) string {
+	return fmt.Sprintf("COMMENT ON TABLE %s IS %s", quote(schema, Log(c.Entity)), literal("The versions of "+c.Entity+
+		" as nightshift stores them, each from valid_from until the next of its key: query "+Table(c.Entity)+", which says until when."))
+}
+
+// indexSQL indexes a versions log: each key's versions in order, by which
+// Apply finds a changed key's latest version, and the versions view pairs
+// each version with the next without sorting.
+func indexSQL(schema string, c *schemas.Contract) string {
+	return fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s, valid_from)", quote(Log(c.Entity)+"_key"), quote(schema, Log(c.Entity)), keyList(c, ""))
+}
+
+// createIndexes indexes a versions log just filled (indexSQL).
 func createIndexes(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) error {
-	log := quote(schema, Log(c.Entity))
-	_, err := tx.Exec(ctx, strings.Join([]string{
-		fmt.Sprintf("CREATE INDEX %s ON %s (%s, valid_from)", quote(Log(c.Entity)+"_key"), log, keyList(c, "")),
-		"ANALYZE " + log,
-	}, ";\n"))
+	_, err := tx.Exec(ctx, indexSQL(schema, c)+";\nANALYZE "+quote(schema, Log(c.Entity)))
 	return err
 }
 
@@ -135,7 +137,23 @@ func upgradeSQL(schema string, c *schemas.Contract) []string {
 		fmt.Sprintf("ALTER TABLE %s DROP COLUMN valid_to, DROP COLUMN closed_by_run_id, RESET (fillfactor)", old),
 		fmt.Sprintf("ALTER TABLE %s RENAME TO %s", old, quote(Log(c.Entity))),
 		fmt.Sprintf("ALTER INDEX IF EXISTS %s RENAME TO %s", quote(schema, Table(c.Entity)+"_key"), quote(Log(c.Entity)+"_key")),
+		indexSQL(schema, c),
+		logCommentSQL(schema, c),
 	}
+}
+
+// dependentViews lists the views, other than its field updates, that
+// read the versions table of before: dropping its valid_to would fail on
+// them (or, if they do not read it, they would follow the table renamed
+// to the log). Analysts made them; an analyst must move them to the view.
+func dependentViews(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) ([]string, error) {
+	var views []string
+	err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT v.oid::regclass::text ORDER BY v.oid::regclass::text), '{}')
+		FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+		WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass($1)
+		  AND v.oid <> d.refobjid AND v.oid IS DISTINCT FROM to_regclass($2)`,
+		quote(schema, Table(c.Entity)), quote(schema, FieldUpdates(c.Entity))).Scan(&views)
+	return views, err
 }
 
 // asOfSQL (re)creates <entity>_at(at): the rows as they were at a moment.
@@ -172,7 +190,8 @@ func descending(c *schemas.Contract, alias string) string {
 // that changed from one version of a row to the next. A PII column shows
 // that it changed, never its values. Each version is paired with the one
 // before by a window over the key, so that a filter on the key reaches the
-// log's index.
+// log's index. The log's alias is one no contract column has: a column of
+// the alias's name would be read instead of the whole row.
 func fieldUpdatesSQL(schema string, c *schemas.Contract) []string {
 	view := quote(schema, FieldUpdates(c.Entity))
 	var values []string
@@ -190,11 +209,12 @@ func fieldUpdatesSQL(schema string, c *schemas.Contract) []string {
 	return []string{
 		fmt.Sprintf(`CREATE OR REPLACE VIEW %s AS
 SELECT %s, u.column_name, u.old_value, u.new_value, u.is_pii, p.valid_from AS changed_at, p.valid_from_source AS changed_at_source, p.run_id
-FROM (SELECT %s, l.valid_from, l.valid_from_source, l.run_id, l.is_deleted, l AS n, lag(l) OVER (PARTITION BY %s ORDER BY l.valid_from) AS o
-      FROM %s l) p
+FROM (SELECT %s, nightshift_version.valid_from, nightshift_version.valid_from_source, nightshift_version.run_id, nightshift_version.is_deleted,
+             nightshift_version AS n, lag(nightshift_version) OVER (PARTITION BY %s ORDER BY nightshift_version.valid_from) AS o
+      FROM %s nightshift_version) p
 CROSS JOIN LATERAL (VALUES %s) AS u (column_name, old_value, new_value, is_pii, changed)
 WHERE NOT p.is_deleted AND (p.o).valid_from IS NOT NULL AND NOT (p.o).is_deleted AND u.changed`,
-			view, keyList(c, "p"), keyList(c, "l"), keyList(c, "l"), quote(schema, Log(c.Entity)), strings.Join(values, ",\n  ")),
+			view, keyList(c, "p"), keyList(c, "nightshift_version"), keyList(c, "nightshift_version"), quote(schema, Log(c.Entity)), strings.Join(values, ",\n  ")),
 		fmt.Sprintf("COMMENT ON VIEW %s IS %s", view, literal("Each change of a column of "+c.Entity+
 			" from one version of a row to the next, when it happened (changed_at, from changed_at_source) and the run that saw it. "+
 			"A personal (PII) column shows that it changed, never its values.")),

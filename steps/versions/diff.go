@@ -151,7 +151,7 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, schema string, c *schemas.
 	// Until this run's publish upgrades them, versions of before are a
 	// table of their own, with no log.
 	var exists, upgraded bool
-	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL",
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL OR to_regclass($2) IS NOT NULL, to_regclass($2) IS NOT NULL",
 		quote(schema, Table(c.Entity)), quote(schema, Log(c.Entity))).Scan(&exists, &upgraded); err != nil {
 		return d, fmt.Errorf("versions of %s: %w", c.Entity, err)
 	}

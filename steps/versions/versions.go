@@ -265,6 +265,7 @@ func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 	}
 	// Then one statement appends them. The sub-statements share one
 	// snapshot: the tombstones read the versions as they were before.
+	var early int64
 	err := tx.QueryRow(ctx, fmt.Sprintf(`WITH opened AS (
 			INSERT INTO %[1]s (%[2]s, valid_from, is_deleted, run_id, valid_from_source, row_digest)
 			SELECT %[3]s, n.valid_from, false, $1, n.valid_from_source, n.row_digest
@@ -275,9 +276,17 @@ func write(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract, r
 			SELECT %[4]s, n.valid_from, true, $1, n.valid_from_source, v.row_digest
 			FROM nightshift_version_changes n JOIN %[1]s v ON v.ctid = n.deleted_version WHERE n.change = 'deleted'
 			RETURNING 1)
-		SELECT (SELECT count(*) FROM nightshift_version_changes WHERE previous IS NOT NULL), (SELECT count(*) FROM opened), (SELECT count(*) FROM tombstones)`,
+		SELECT (SELECT count(*) FROM nightshift_version_changes WHERE previous IS NOT NULL), (SELECT count(*) FROM opened), (SELECT count(*) FROM tombstones),
+		       (SELECT count(*) FROM nightshift_version_changes WHERE valid_from <= previous)`,
 		log, cols, columnList(c, "(n.new_row)"), columnList(c, "v")),
-		runID).Scan(&a.Closed, &a.Opened, &a.Deleted)
+		runID).Scan(&a.Closed, &a.Opened, &a.Deleted, &early)
+	if err == nil && early > 0 {
+		// The view orders a key's versions by valid_from: one that does not
+		// begin after the latest would hide it, or be hidden. The guard
+		// refuses the runs that could write one; this is its backstop.
+		err = pipeline.MarkPermanent(fmt.Errorf("%d new versions would begin at or before the latest of their key, which is from a snapshot later than this run's (%s): run the entity again",
+			early, at.UTC().Format(time.RFC3339)))
+	}
 	return a, err
 }
 
@@ -330,14 +339,17 @@ func quarantineKey(c *schemas.Contract, alias string) string {
 // log (which then has no index yet: the first run's rows go in faster
 // before).
 func ensure(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) (bool, error) {
-	// One round trip: the log's columns, in order, and whether the
-	// versions are still a table of before.
+	// One round trip: the log's columns, in order, whether the versions
+	// are still a table of before, and whether what analysts query of the
+	// log is all there (someone may have dropped a view).
 	var have []string
-	var old bool
+	var old, complete bool
 	if err := tx.QueryRow(ctx, `SELECT array(SELECT attname::text FROM pg_attribute
 			WHERE attrelid = coalesce(to_regclass($1), to_regclass($2)) AND attnum > 0 AND NOT attisdropped ORDER BY attnum),
-		coalesce((SELECT relkind = 'r' FROM pg_class WHERE oid = to_regclass($2)), false)`,
-		quote(schema, Log(c.Entity)), quote(schema, Table(c.Entity))).Scan(&have, &old); err != nil {
+		coalesce((SELECT relkind = 'r' FROM pg_class WHERE oid = to_regclass($2)), false),
+		to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AND to_regprocedure($4) IS NOT NULL`,
+		quote(schema, Log(c.Entity)), quote(schema, Table(c.Entity)), quote(schema, FieldUpdates(c.Entity)),
+		quote(schema, AsOf(c.Entity))+"(timestamptz)").Scan(&have, &old, &complete); err != nil {
 		return false, err
 	}
 	created := len(have) == 0
@@ -352,6 +364,15 @@ func ensure(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) 
 			have = append(have, m.name)
 		}
 	case old:
+		views, err := dependentViews(ctx, tx, schema, c)
+		if err != nil {
+			return false, err
+		}
+		if len(views) > 0 {
+			return false, pipeline.MarkPermanent(fmt.Errorf("%s is a table of an earlier release, which this run makes a view of %s, and %s read it: "+
+				"drop them, run again, then make them again on the view (it has the same columns)",
+				quote(schema, Table(c.Entity)), quote(schema, Log(c.Entity)), strings.Join(views, ", ")))
+		}
 		stmts = upgradeSQL(schema, c)
 		have = slices.DeleteFunc(have, isDerived)
 	}
@@ -362,7 +383,7 @@ func ensure(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) 
 			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", log, quote(col.Name), col.WarehouseType()))
 		}
 	}
-	if len(stmts) == 0 {
+	if len(stmts) == 0 && complete {
 		return false, nil
 	}
 	// The view, the function's result type and the field updates change
