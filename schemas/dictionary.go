@@ -26,7 +26,7 @@ func WriteDictionary(w io.Writer, contracts []*Contract) error {
 		"- `<entity>_versions`: every version of every row that runs observed, with the entity's columns and " +
 		"`valid_from`, `valid_to` (NULL: current), `is_deleted` (a tombstone: the row was gone from the source from `valid_from`; " +
 		"it carries the last values), `run_id` and `closed_by_run_id` (the runs that opened and closed it) and `valid_from_source`. " +
-		"It is a view of `<entity>_version_log`, which stores each version once and is only ever added to: `valid_to` and " +
+		"It is a view of `<entity>_version_log`, which stores each version once and is only added to: `valid_to` and " +
 		"`closed_by_run_id` are those of the next version of the same key. Filter on the key to read one row's history at once.\n" +
 		"- `<entity>_at(timestamptz)`: the rows as they were at a moment, e.g. `SELECT * FROM reporting.trainees_at('2026-09-01')`.\n" +
 		"- `<entity>_field_updates`: one row per column that changed from one version to the next, with `old_value`, `new_value` " +

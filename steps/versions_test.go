@@ -354,4 +354,18 @@ func TestFewChangesAmongManyRowsAreVersionedByIndex(t *testing.T) {
 	defer func() { _ = tx.Rollback(ctx) }()
 	_, err = versions.Apply(ctx, tx, "reporting", &people, second.Run.ID+1, time.Now(), versions.Diff{First: true})
 	require.ErrorContains(t, err, "versions of people: another run created them after this run's diff")
+	require.NoError(t, tx.Rollback(ctx))
+
+	// A change whose new version would begin before the latest of its key
+	// (a snapshot older than the versions', with the guard's record gone)
+	// is refused by the write itself: the view would order it wrongly.
+	tx, err = b.wh.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, `DELETE FROM nightshift.versions_applied WHERE entity = 'people';
+		CREATE TABLE nightshift_staging.people__changes (id bigint PRIMARY KEY, change text NOT NULL, row_digest bigint);
+		INSERT INTO nightshift_staging.people__changes VALUES (1500, 'changed', 1)`)
+	require.NoError(t, err)
+	_, err = versions.Apply(ctx, tx, "reporting", &people, second.Run.ID+1, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), versions.Diff{Changed: 1, Unchanged: 3000})
+	require.ErrorContains(t, err, "1 new versions would begin at or before the latest of their key")
 }

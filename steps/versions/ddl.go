@@ -37,23 +37,27 @@ func columnComment(col schemas.Column) string {
 
 // createLogSQL creates the versions log: the contract's columns, all
 // nullable (a column the contract gained later is NULL in older
-// versions), and stored. Versions are only ever added to it: a run writes
+// versions), and stored. Versions are only added to it (a digest stored
+// later aside: Apply's refresh of unknown digests): a run writes
 // its new versions at the end of the table and into the key index, and
 // never goes back to the page of the version it supersedes. At 1 % of
 // 3M rows changed, closing each superseded version where it lay (a
 // valid_to column) was two thirds of the cost of versioning: a random
 // page read and written, and logged whole after each checkpoint, per
 // changed key.
-func createLogSQL(schema string, c *schemas.Contract) []string {
-	log := quote(schema, Log(c.Entity))
+//
+// It returns the statements and the log's columns, in order.
+func createLogSQL(schema string, c *schemas.Contract) (stmts, names []string) {
 	var cols []string
 	for _, col := range c.Fields() {
 		cols = append(cols, quote(col.Name)+" "+col.WarehouseType())
+		names = append(names, col.Name)
 	}
 	for _, m := range stored {
 		cols = append(cols, m.name+" "+m.typ)
+		names = append(names, m.name)
 	}
-	return []string{fmt.Sprintf("CREATE TABLE %s (%s)", log, strings.Join(cols, ", ")), logCommentSQL(schema, c)}
+	return []string{fmt.Sprintf("CREATE TABLE %s (%s)", quote(schema, Log(c.Entity)), strings.Join(cols, ", ")), logCommentSQL(schema, c)}, names
 }
 
 func logCommentSQL(schema string, c *schemas.Contract) string {

@@ -149,23 +149,13 @@ func (d Diff) changes() int64 { return d.New + d.Changed + d.Deleted + d.Unknown
 // few. The statements that follow the changes are written so that an
 // index serves each of their joins.
 func byIndex(ctx context.Context, tx pgx.Tx, on bool) error {
-	// JIT too: the penalties on the disabled plans make every statement
-	// look costly enough to compile, half a second each for nothing.
-	return planner(ctx, tx, !on, "enable_hashjoin", "enable_mergejoin", "enable_seqscan", "jit")
-}
-
-// planner allows or rules out, for the rest of the transaction, what the
-// settings name.
-func planner(ctx context.Context, tx pgx.Tx, allow bool, settings ...string) error {
 	v := "off"
-	if allow {
+	if !on {
 		v = "on"
 	}
-	stmts := make([]string, len(settings))
-	for i, name := range settings {
-		stmts[i] = "SET LOCAL " + name + " = " + v
-	}
-	_, err := tx.Exec(ctx, strings.Join(stmts, "; "))
+	// JIT too: the penalties on the disabled plans make every statement
+	// look costly enough to compile, half a second each for nothing.
+	_, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL enable_hashjoin = %s; SET LOCAL enable_mergejoin = %s; SET LOCAL enable_seqscan = %s; SET LOCAL jit = %s", v, v, v, v))
 	return err
 }
 
@@ -356,13 +346,7 @@ func ensure(ctx context.Context, tx pgx.Tx, schema string, c *schemas.Contract) 
 	var stmts []string
 	switch {
 	case created:
-		stmts = createLogSQL(schema, c)
-		for _, col := range c.Fields() {
-			have = append(have, col.Name)
-		}
-		for _, m := range stored {
-			have = append(have, m.name)
-		}
+		stmts, have = createLogSQL(schema, c)
 	case old:
 		views, err := dependentViews(ctx, tx, schema, c)
 		if err != nil {
